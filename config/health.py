@@ -1,0 +1,60 @@
+"""GET /health/: is the hub able to work? Checks the database, the cache and the task broker."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _check(probe) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = probe()
+    except Exception as exc:  # any failure of a dependency is a "down", never a 500
+        return {"status": "down", "error": exc.__class__.__name__}
+    result = {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    if detail:
+        result["detail"] = detail
+    return result
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.vendor
+
+
+def _cache():
+    cache.set("health:probe", "1", 10)
+    if cache.get("health:probe") != "1":
+        raise RuntimeError("cache did not return the probe")
+    return cache.__class__.__name__
+
+
+def _broker():
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "in-process tasks"
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "celery broker"
+
+
+@never_cache
+@require_GET
+def health(request):
+    checks = {"database": _check(_database), "cache": _check(_cache), "broker": _check(_broker)}
+    healthy = all(check["status"] == "up" for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks},
+                        status=200 if healthy else 503)
+
+
+@never_cache
+def ping(request):
+    """Liveness: answers without touching any dependency (the benchmark's ceiling, too)."""
+    return HttpResponse(b"pong", content_type="text/plain")

@@ -1,0 +1,89 @@
+"""Credentials of the API: device keys (devices) and API tokens (people and scripts).
+
+Both are sent in the Authorization header, never in a URL, and checked against a keyed
+digest in constant time.
+"""
+
+import dataclasses
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from config.credentials import credential_digest, credential_matches
+from config.errors import NotFound
+from config.models import ApiToken
+from devices.delivery import delivery_record
+
+
+@dataclasses.dataclass
+class DevicePrincipal:
+    """The caller is a device, authenticated by its key for the device in the URL."""
+
+    device_id: str
+    record: dict
+    is_authenticated: bool = True
+    is_staff: bool = False
+    is_superuser: bool = False
+    is_active: bool = True
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def has_perms(self, perms, obj=None) -> bool:
+        return False
+
+
+def _credential_from_header(request, scheme: str) -> str | None:
+    header = authentication.get_authorization_header(request).split()
+    if not header or header[0].lower() != scheme.lower().encode():
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed(f"Invalid {scheme} header: expected '{scheme} <credential>'.")
+    try:
+        return header[1].decode()
+    except UnicodeError:
+        raise exceptions.AuthenticationFailed(f"Invalid {scheme} credential.") from None
+
+
+class DeviceKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Device <device_key>`, valid only for the device named in the URL."""
+
+    keyword = "Device"
+
+    def authenticate(self, request):
+        key = _credential_from_header(request, self.keyword)
+        if key is None:
+            return None
+        device_id = request.parser_context["kwargs"].get("device_id", "")
+        record = delivery_record(device_id)
+        if record is None:
+            raise NotFound("Device not found.")
+        if not credential_matches(key, record["key_digest"]):
+            raise exceptions.AuthenticationFailed("Invalid device key.")
+        if not record["is_active"]:
+            raise exceptions.PermissionDenied("This device is deactivated.")
+        return DevicePrincipal(device_id=device_id, record=record), None
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Token <token>` for the management API."""
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        raw = _credential_from_header(request, self.keyword)
+        if raw is None:
+            return None
+        token = ApiToken.objects.select_related("user").filter(digest=credential_digest(raw)).first()
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword

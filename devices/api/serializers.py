@@ -1,0 +1,140 @@
+import math
+
+from rest_framework import serializers
+
+from devices import identity
+from devices.models import SEND_INTERVAL_MAX, SEND_INTERVAL_MIN, Device, MeasurementType, Owner
+
+
+class FiniteFloatField(serializers.FloatField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
+class MacAddressField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=40, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return identity.mac_canonical(value)
+        except identity.InvalidMac as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class LocationFieldsMixin(serializers.Serializer):
+    latitude = FiniteFloatField(min_value=-90, max_value=90)
+    longitude = FiniteFloatField(min_value=-180, max_value=180)
+    city = serializers.CharField(max_length=100)
+
+
+class RegistrationInputSerializer(LocationFieldsMixin):
+    mac_address = MacAddressField()
+    owner = serializers.SlugField(max_length=64, help_text="The owner's slug.")
+    measurement_type = serializers.SlugField(max_length=64, help_text="e.g. temperature, humidity.")
+    sensor_model = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    height = FiniteFloatField(required=False, allow_null=True, default=None)
+
+
+class ConfigSerializer(serializers.Serializer):
+    send_interval = serializers.IntegerField(help_text="Seconds between readings.")
+    qos = serializers.IntegerField(help_text="MQTT QoS for publishing readings.")
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class TopicsSerializer(serializers.Serializer):
+    telemetry = serializers.CharField()
+    config = serializers.CharField()
+    status = serializers.CharField()
+
+
+class RegistrationOutputSerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    device_key = serializers.CharField(help_text="Send as 'Authorization: Device <device_key>'. Shown once.")
+    is_new = serializers.BooleanField()
+    topics = TopicsSerializer()
+    config = ConfigSerializer()
+
+
+class ConfigUpdateInputSerializer(serializers.Serializer):
+    send_interval = serializers.IntegerField(min_value=SEND_INTERVAL_MIN, max_value=SEND_INTERVAL_MAX)
+    qos = serializers.ChoiceField(choices=[0, 1, 2])
+
+
+class ConfigAppliedInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class DeviceConfigOutputSerializer(serializers.Serializer):
+    send_interval = serializers.IntegerField()
+    qos = serializers.IntegerField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    applied_version = serializers.IntegerField(allow_null=True)
+    applied_at = serializers.DateTimeField(allow_null=True)
+    is_applied = serializers.BooleanField()
+
+
+class DeviceOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    measurement_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    topics = TopicsSerializer(read_only=True)
+    config = DeviceConfigOutputSerializer(read_only=True)
+
+    class Meta:
+        model = Device
+        fields = [
+            "device_id", "mac_address", "owner", "measurement_type", "sensor_model", "city", "latitude",
+            "longitude", "height", "is_active", "created_at", "updated_at", "last_seen", "topics", "config",
+        ]
+
+
+class DeviceUpdateInputSerializer(LocationFieldsMixin):
+    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Owner.objects.all())
+    measurement_type = serializers.SlugRelatedField(slug_field="slug", queryset=MeasurementType.objects.all())
+    sensor_model = serializers.CharField(max_length=100, allow_blank=True)
+    height = FiniteFloatField(allow_null=True, required=False)
+    is_active = serializers.BooleanField()
+
+
+class OwnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Owner
+        fields = [
+            "name", "slug", "allow_secretless_registration", "default_send_interval", "default_qos",
+            "created_at", "secret_rotated_at",
+        ]
+        read_only_fields = ["created_at", "secret_rotated_at"]
+        extra_kwargs = {"slug": {"required": False}}
+
+
+class OwnerCreatedSerializer(OwnerSerializer):
+    provisioning_secret = serializers.CharField(
+        read_only=True, help_text="Shown once; devices send it as X-Provisioning-Secret."
+    )
+
+    class Meta(OwnerSerializer.Meta):
+        fields = [*OwnerSerializer.Meta.fields, "provisioning_secret"]
+
+
+class ProvisioningSecretSerializer(serializers.Serializer):
+    provisioning_secret = serializers.CharField(help_text="Shown once.")
+    previous_secret_valid_until = serializers.DateTimeField()
+
+
+class TokenInputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as 'Authorization: Token <token>'. Shown once.")

@@ -1,0 +1,339 @@
+"""Every write to the device registry goes through these functions: the API, the legacy API,
+the admin, tasks and commands all call them, so rules, history, events and cache invalidation
+live in one place."""
+
+import dataclasses
+import datetime as dt
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from config.credentials import credential_digest, credential_generate, credential_matches
+from config.errors import AuthenticationFailed, Conflict, DomainError, NotFound, PermissionDenied
+from devices import delivery, identity, signals
+from devices.models import (
+    SEND_INTERVAL_MAX,
+    SEND_INTERVAL_MIN,
+    ConfigChange,
+    Device,
+    DeviceConfig,
+    DeviceEvent,
+    MeasurementType,
+    Owner,
+)
+
+SECRET_HEADER_HINT = "Send the owner's provisioning secret in the X-Provisioning-Secret header."
+
+
+# ---------------------------------------------------------------------------------- owners
+
+
+def owner_create(
+    *,
+    name: str,
+    slug: str = "",
+    allow_secretless_registration: bool = False,
+    default_send_interval: int | None = None,
+    default_qos: int | None = None,
+) -> tuple[Owner, str]:
+    """Create an owner; returns it with its provisioning secret, which is never shown again."""
+    slug = slug or slugify(name)
+    if not slug:
+        raise DomainError("Give the owner a slug of letters, digits or dashes.", field="slug")
+    secret = credential_generate()
+    try:
+        owner = Owner.objects.create(
+            name=name,
+            slug=slug,
+            provisioning_secret_digest=credential_digest(secret),
+            allow_secretless_registration=allow_secretless_registration,
+            default_send_interval=default_send_interval,
+            default_qos=default_qos,
+        )
+    except IntegrityError:
+        raise DomainError(f"An owner with slug '{slug}' already exists.", field="slug") from None
+    return owner, secret
+
+
+@transaction.atomic
+def owner_rotate_secret(*, owner: Owner) -> str:
+    """Issue a new provisioning secret; the previous one keeps working for the grace period."""
+    owner = Owner.objects.select_for_update().get(pk=owner.pk)
+    secret = credential_generate()
+    now = timezone.now()
+    owner.previous_secret_digest = owner.provisioning_secret_digest
+    owner.previous_secret_valid_until = now + dt.timedelta(
+        seconds=settings.DEVICES_SECRET_ROTATION_GRACE_SECONDS
+    )
+    owner.provisioning_secret_digest = credential_digest(secret)
+    owner.secret_rotated_at = now
+    owner.save(update_fields=[
+        "previous_secret_digest", "previous_secret_valid_until", "provisioning_secret_digest",
+        "secret_rotated_at",
+    ])
+    return secret
+
+
+def owner_secret_matches(owner: Owner, secret: str | None) -> bool:
+    if credential_matches(secret, owner.provisioning_secret_digest):
+        return True
+    grace_open = owner.previous_secret_valid_until and owner.previous_secret_valid_until > timezone.now()
+    return bool(grace_open) and credential_matches(secret, owner.previous_secret_digest)
+
+
+def registration_owner_authorize(*, owner_slug: str, secret: str | None, legacy_mode: str | None = None) -> Owner:
+    """The owner a registration goes to, once its provisioning secret (or policy) allows it.
+
+    ``legacy_mode`` is the DEVICES_LEGACY_API mode for seed-compatible registrations: in
+    ``open`` mode an unknown owner is created on first use.
+    """
+    owner = Owner.objects.filter(slug=owner_slug).first()
+    if owner is None and legacy_mode == "open" and slugify(owner_slug) == owner_slug:
+        owner, _ = owner_create(name=owner_slug, slug=owner_slug, allow_secretless_registration=True)
+    if owner is None:
+        if not secret:
+            raise AuthenticationFailed(SECRET_HEADER_HINT)
+        raise PermissionDenied("Unknown owner or wrong provisioning secret.")
+    if secret:
+        if not owner_secret_matches(owner, secret):
+            raise PermissionDenied("Unknown owner or wrong provisioning secret.")
+        return owner
+    if legacy_mode == "open" or owner.allow_secretless_registration:
+        return owner
+    raise AuthenticationFailed(SECRET_HEADER_HINT)
+
+
+def measurement_type_resolve(*, slug: str, create: bool = False) -> MeasurementType:
+    mtype = MeasurementType.objects.filter(slug=slug).first()
+    if mtype is None and create and slugify(slug) == slug:
+        mtype, _ = MeasurementType.objects.get_or_create(slug=slug, defaults={"name": slug.capitalize()})
+    if mtype is None:
+        known = ", ".join(MeasurementType.objects.values_list("slug", flat=True))
+        raise DomainError(f"Unknown measurement type '{slug[:64]}'. Known types: {known}.", field="measurement_type")
+    return mtype
+
+
+# --------------------------------------------------------------------------------- devices
+
+
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    device: Device
+    device_key: str
+    is_new: bool
+
+
+def _config_defaults(owner: Owner, mtype: MeasurementType) -> dict:
+    return {
+        "send_interval": owner.default_send_interval
+        or mtype.default_send_interval
+        or settings.DEVICES_DEFAULT_SEND_INTERVAL,
+        "qos": next(
+            q for q in (owner.default_qos, mtype.default_qos, settings.DEVICES_DEFAULT_QOS) if q is not None
+        ),
+    }
+
+
+def _event_record(*, kind: str, device: Device, **extra) -> DeviceEvent:
+    payload = {
+        "device_id": device.device_id,
+        "owner": device.owner.slug,
+        "city": device.city,
+        "measurement_type": device.measurement_type.slug,
+        "sensor_model": device.sensor_model,
+        "latitude": device.latitude,
+        "longitude": device.longitude,
+        **extra,
+    }
+    return DeviceEvent.objects.create(kind=kind, device=device, payload=payload)
+
+
+@transaction.atomic
+def device_register(
+    *,
+    mac_address: str,
+    owner: Owner,
+    measurement_type: MeasurementType,
+    city: str,
+    latitude: float,
+    longitude: float,
+    sensor_model: str = "",
+    height: float | None = None,
+) -> Registration:
+    """Register a device, or find it again by its MAC (a device that lost its flash).
+
+    Idempotent and safe under concurrency: the row lock serialises registrations of one MAC,
+    and the unique MAC makes a racing insert fall back to the existing device. Every call
+    issues a fresh device key; only its digest is kept.
+    """
+    mac = identity.mac_canonical(mac_address)
+    device_key = credential_generate()
+    metadata = {
+        "owner": owner,
+        "measurement_type": measurement_type,
+        "city": city,
+        "latitude": latitude,
+        "longitude": longitude,
+        "sensor_model": sensor_model,
+        "height": height,
+    }
+    device, is_new = Device.objects.select_for_update().get_or_create(
+        mac_address=mac,
+        defaults={
+            "device_id": identity.device_id_for_mac(mac),
+            "key_digest": credential_digest(device_key),
+            **metadata,
+        },
+    )
+    if is_new:
+        defaults = _config_defaults(owner, measurement_type)
+        DeviceConfig.objects.create(device=device, **defaults)
+        ConfigChange.objects.create(
+            device=device, version=1, source=ConfigChange.Source.REGISTRATION, old={}, new=defaults
+        )
+    else:
+        if device.owner_id != owner.pk:
+            # A secret of one owner must not take over another owner's device.
+            raise Conflict("This MAC address is registered to another owner; an admin can move the device.")
+        for field, value in metadata.items():
+            setattr(device, field, value)
+        device.key_digest = credential_digest(device_key)
+        device.is_active = True
+        device.save()
+    event = _event_record(kind=DeviceEvent.Kind.REGISTERED, device=device, is_new=is_new)
+    transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
+    signals.device_registered.send(sender=Device, device=device, event=event, is_new=is_new)
+    return Registration(device=device, device_key=device_key, is_new=is_new)
+
+
+_DEVICE_EDITABLE = {"owner", "measurement_type", "city", "latitude", "longitude", "sensor_model", "height", "is_active"}
+
+
+def device_update(*, device: Device, **changes) -> Device:
+    unknown = set(changes) - _DEVICE_EDITABLE
+    if unknown:
+        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
+    for field, value in changes.items():
+        setattr(device, field, value)
+    with transaction.atomic():
+        device.save()
+        transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
+    return device
+
+
+def device_delete(*, device: Device) -> None:
+    device_id = device.device_id
+    with transaction.atomic():
+        device.delete()
+        transaction.on_commit(lambda: delivery.delivery_invalidate([device_id]))
+
+
+def devices_deactivate(*, device_ids: list[str]) -> int:
+    with transaction.atomic():
+        count = Device.objects.filter(device_id__in=device_ids, is_active=True).update(is_active=False)
+        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
+    return count
+
+
+def devices_invalidate_for(*, owner: Owner | None = None, measurement_type: MeasurementType | None = None) -> None:
+    """Drop cached topics after an owner or measurement type changed its slug."""
+    qs = Device.objects.all()
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    if measurement_type is not None:
+        qs = qs.filter(measurement_type=measurement_type)
+    device_ids = list(qs.values_list("device_id", flat=True))
+    transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
+
+
+# ---------------------------------------------------------------------------------- config
+
+
+def _config_validate(*, send_interval: int | None, qos: int | None) -> None:
+    if send_interval is not None and not (SEND_INTERVAL_MIN <= send_interval <= SEND_INTERVAL_MAX):
+        raise DomainError(
+            f"Send interval must be between {SEND_INTERVAL_MIN} and {SEND_INTERVAL_MAX} seconds.",
+            field="send_interval",
+        )
+    if qos is not None and qos not in (0, 1, 2):
+        raise DomainError("MQTT QoS must be 0, 1 or 2.", field="qos")
+
+
+def _config_snapshot(config: DeviceConfig) -> dict:
+    return {"send_interval": config.send_interval, "qos": config.qos}
+
+
+@transaction.atomic
+def config_update(
+    *,
+    device: Device,
+    send_interval: int | None = None,
+    qos: int | None = None,
+    changed_by=None,
+    source: str = ConfigChange.Source.API,
+) -> DeviceConfig:
+    """Change a device's config; bumps its version and records who changed what.
+
+    A request that changes nothing leaves the version alone, so devices don't reboot for it.
+    """
+    _config_validate(send_interval=send_interval, qos=qos)
+    config = DeviceConfig.objects.select_for_update().get(device=device)
+    old = _config_snapshot(config)
+    if send_interval is not None:
+        config.send_interval = send_interval
+    if qos is not None:
+        config.qos = qos
+    new = _config_snapshot(config)
+    if new == old:
+        return config
+    config.version += 1
+    config.updated_by = changed_by if getattr(changed_by, "pk", None) else None
+    config.save()
+    change = ConfigChange.objects.create(
+        device=device, version=config.version, changed_by=config.updated_by, source=source, old=old, new=new
+    )
+    event = _event_record(
+        kind=DeviceEvent.Kind.CONFIG_CHANGED, device=device, version=config.version, old=old, new=new,
+        source=source,
+    )
+    transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
+    signals.device_config_changed.send(sender=Device, device=device, event=event, change=change)
+    return config
+
+
+def configs_bulk_update(
+    *, device_ids: list[str], send_interval: int | None = None, qos: int | None = None, changed_by=None,
+    source: str = ConfigChange.Source.BULK,
+) -> int:
+    """Apply one change to many devices, each through `config_update` (history, events, cache).
+
+    Returns how many configs actually changed.
+    """
+    _config_validate(send_interval=send_interval, qos=qos)
+    changed = 0
+    with transaction.atomic():
+        devices = Device.objects.select_related("owner", "measurement_type", "config").filter(
+            device_id__in=device_ids
+        )
+        for device in devices.iterator(chunk_size=500):
+            version_before = device.config.version
+            config = config_update(
+                device=device, send_interval=send_interval, qos=qos, changed_by=changed_by, source=source
+            )
+            changed += int(config.version != version_before)
+    return changed
+
+
+def config_mark_applied(*, device_id: str, version: int) -> None:
+    """The device reports the config version it runs after reboot (the admin then shows it
+    as up to date, or pending while an older version is applied)."""
+    current = DeviceConfig.objects.filter(device_id=device_id).values_list("version", flat=True).first()
+    if current is None:
+        raise NotFound("Device not found.")
+    if not 1 <= version <= current:
+        raise DomainError(
+            f"Version {version} was never issued; the current config version is {current}.", field="version"
+        )
+    DeviceConfig.objects.filter(device_id=device_id).update(applied_version=version, applied_at=timezone.now())

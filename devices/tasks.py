@@ -1,0 +1,48 @@
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from devices.models import DeviceEvent
+
+logger = logging.getLogger(__name__)
+
+# Sent by the worker for every device event it hands on; the integrations layer subscribes.
+# kwargs: event (DeviceEvent)
+device_event_dispatched = Signal()
+
+REDISPATCH_AFTER = dt.timedelta(minutes=1)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch_device_event(event_id: str) -> bool:
+    """Hand one outbox event on, exactly once: the row lock keeps a retried or duplicated
+    task from handing it on twice."""
+    with transaction.atomic():
+        event = DeviceEvent.objects.select_for_update(skip_locked=True).filter(
+            id=event_id, dispatched_at__isnull=True
+        ).first()
+        if event is None:
+            return False
+        device_event_dispatched.send(sender=DeviceEvent, event=event)
+        event.dispatched_at = timezone.now()
+        event.save(update_fields=["dispatched_at"])
+    logger.info("device event dispatched", extra={"event_id": event_id, "event": event.kind})
+    return True
+
+
+@shared_task(ignore_result=True)
+def redispatch_pending_events(limit: int = 1000) -> int:
+    """Re-enqueue events whose hand-off was lost (broker down at commit time, worker died)."""
+    cutoff = timezone.now() - REDISPATCH_AFTER
+    ids = list(
+        DeviceEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for event_id in ids:
+        dispatch_device_event.delay(str(event_id))
+    return len(ids)
