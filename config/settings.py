@@ -219,3 +219,18 @@ LOGGING = {
         "django.request": {"level": "WARNING"},
     },
 }
+
+# ------------------------------------------------------------------------------ integrations
+# Key that encrypts secret settings and credentials at rest (Fernet, urlsafe base64 of 32
+# bytes); several keys, comma-separated, allow rotation (the first encrypts).
+INTEGRATIONS_ENCRYPTION_KEYS = env.list("INTEGRATIONS_ENCRYPTION_KEYS", default=[])
+# How long a process trusts its in-memory copy of the settings table before checking the
+# shared version stamp in the cache.
+INTEGRATIONS_SETTINGS_REFRESH_SECONDS = env.float("INTEGRATIONS_SETTINGS_REFRESH_SECONDS", default=2.0)
+INTEGRATIONS_HTTP_TIMEOUT_SECONDS = env.float("INTEGRATIONS_HTTP_TIMEOUT_SECONDS", default=10.0)
+INTEGRATIONS_RETRY_ATTEMPTS = env.int("INTEGRATIONS_RETRY_ATTEMPTS", default=4)
+INTEGRATIONS_RETRY_MAX_WAIT_SECONDS = env.float("INTEGRATIONS_RETRY_MAX_WAIT_SECONDS", default=30.0)
+INTEGRATIONS_BREAKER_FAIL_MAX = env.int("INTEGRATIONS_BREAKER_FAIL_MAX", default=5)
+INTEGRATIONS_BREAKER_RESET_SECONDS = env.int("INTEGRATIONS_BREAKER_RESET_SECONDS", default=30)
+WEBHOOKS_BODY_MAX_BYTES = env.int("WEBHOOKS_BODY_MAX_BYTES", default=256 * 1024)
+WEBHOOKS_DEFAULT_TOLERANCE_SECONDS = env.int("WEBHOOKS_DEFAULT_TOLERANCE_SECONDS", default=300)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("health/live/", health.ping, name="health-live"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("devices.api.urls")),
+    path("api/v1/", include("integrations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

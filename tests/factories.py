@@ -51,7 +51,8 @@ class OwnerFactory(factory.django.DjangoModelFactory):
 
 
 def measurement_type(slug: str = "temperature") -> MeasurementType:
-    return MeasurementType.objects.get(slug=slug)
+    mtype, _ = MeasurementType.objects.get_or_create(slug=slug, defaults={"name": slug.capitalize()})
+    return mtype
 
 
 def register_device(*, owner: Owner, mac_address: str | None = None, measurement_type_slug: str = "temperature",

@@ -1,0 +1,59 @@
+# Entry points of Switchboard. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv run migrate superuser worker beat test lint format bench clean
+
+help:
+	@echo "make run        set up and run the hub on embedded defaults (SQLite, in-memory layer, in-process tasks)"
+	@echo "make test       set up the services and a virtualenv, then lint and run the whole test suite"
+	@echo "make superuser  create the first admin user"
+	@echo "make bench      run the benchmarks against PostgreSQL, Redis and gunicorn, print figures"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+
+run: migrate
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+superuser: venv
+	DEBUG=$${DEBUG:-1} $(PY) manage.py createsuperuser
+
+worker: venv
+	$(VENV)/bin/celery -A config worker -l info
+
+beat: venv
+	$(VENV)/bin/celery -A config beat -l info
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: venv
+	./scripts/services.sh
+	$(VENV)/bin/ruff check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: venv
+	./scripts/services.sh
+	./bench/run.sh
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles bench/results

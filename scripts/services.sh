@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL, Redis and Mosquitto are installed and listening on 127.0.0.1.
+# Used by `make test` and the benchmark; installs from Debian's packages when missing.
+set -euo pipefail
+
+need_install=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need_install+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need_install+=(redis-server)
+command -v mosquitto >/dev/null 2>&1 || need_install+=(mosquitto)
+if [ ${#need_install[@]} -gt 0 ]; then
+  echo "installing ${need_install[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_install[@]}" >/dev/null
+fi
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if ! listening 5432; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  # A fresh install asks for passwords on TCP; the test setup uses trust on 127.0.0.1.
+  hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if ! grep -q "switchboard-trust" "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust # switchboard-trust\nhost all all ::1/128 trust # switchboard-trust' "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+  fi
+fi
+if ! listening 6379; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+fi
+if ! listening 1883; then
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf
+fi
+
+for port in 5432 6379 1883; do
+  for _ in $(seq 1 50); do listening "$port" && break; sleep 0.2; done
+  listening "$port" || { echo "nothing listens on 127.0.0.1:$port" >&2; exit 1; }
+done
+echo "services up: postgresql :5432, redis :6379, mosquitto :1883"
