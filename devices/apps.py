@@ -7,3 +7,4 @@ class DevicesConfig(AppConfig):
 
     def ready(self):
         from devices import events  # noqa: F401  (connects the signal receivers)
+        from devices.api import schema  # noqa: F401  (registers the OpenAPI auth schemes)
