@@ -1,0 +1,36 @@
+"""Fixtures of the integrations tests."""
+
+import pytest
+
+from integrations import crypto, settings_store
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings_store():
+    """Each test starts with an empty in-memory settings cache, as a freshly started process
+    would (the database is rolled back or flushed between tests, the cache is not)."""
+    settings_store.store.reset()
+    crypto._fernet.cache_clear()
+    yield
+    settings_store.store.reset()
+
+
+@pytest.fixture
+def known_setting():
+    """Declare settings for one test: `known_setting("KEY", type="int", default=5)`."""
+    added = []
+
+    def declare(key: str, **kwargs) -> settings_store.SettingSpec:
+        spec = settings_store.register_setting(key, **kwargs)
+        added.append(key)
+        return spec
+
+    yield declare
+    for key in added:
+        settings_store.KNOWN_SETTINGS.pop(key, None)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Users are created by the dozen here; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
