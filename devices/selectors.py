@@ -38,3 +38,32 @@ def device_get_by_mac(*, mac_address: str) -> Device:
 
 def owner_list() -> QuerySet[Owner]:
     return Owner.objects.all()
+
+
+# Header and values of the device CSV export, column for column.
+DEVICE_EXPORT_COLUMNS = (
+    ("device_id", "device_id"),
+    ("mac_address", "mac_address"),
+    ("owner", "owner__slug"),
+    ("measurement_type", "measurement_type__slug"),
+    ("city", "city"),
+    ("latitude", "latitude"),
+    ("longitude", "longitude"),
+    ("sensor_model", "sensor_model"),
+    ("is_active", "is_active"),
+    ("last_seen", "last_seen"),
+    ("config_version", "config__version"),
+    ("applied_version", "config__applied_version"),
+    ("send_interval", "config__send_interval"),
+    ("qos", "config__qos"),
+)
+
+
+def device_export_rows(*, devices: QuerySet[Device]) -> QuerySet:
+    """One tuple per device in DEVICE_EXPORT_COLUMNS order, fetched by one joined query; call
+    `.iterator()` on it to stream a fleet of any size."""
+    return devices.values_list(*(lookup for _, lookup in DEVICE_EXPORT_COLUMNS))
+
+
+def owner_find(*, slug: str) -> Owner | None:
+    return Owner.objects.filter(slug=slug).first()

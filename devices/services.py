@@ -337,3 +337,12 @@ def config_mark_applied(*, device_id: str, version: int) -> None:
             f"Version {version} was never issued; the current config version is {current}.", field="version"
         )
     DeviceConfig.objects.filter(device_id=device_id).update(applied_version=version, applied_at=timezone.now())
+
+
+def devices_delete(*, device_ids: list[str]) -> int:
+    """Delete many devices at once (admin bulk delete); their cached records go with them, so a
+    deleted device's key stops working at once."""
+    with transaction.atomic():
+        _, deleted = Device.objects.filter(device_id__in=device_ids).delete()
+        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
+    return deleted.get(Device._meta.label, 0)

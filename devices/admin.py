@@ -1,0 +1,494 @@
+"""Admin console of the device registry.
+
+Every write goes through `devices.services` (the same functions as the API), never through a
+model form's own save: that is what bumps config versions, records history, emits events and
+invalidates the delivery cache. The device changelist must stay fast with 100,000 devices, so
+it joins what it shows and never counts twice.
+"""
+
+import csv
+import datetime as dt
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from config.admin import secret_shown_once_response
+from devices import selectors, services
+from devices.identity import InvalidMac, mac_canonical
+from devices.models import (
+    QOS_CHOICES,
+    SEND_INTERVAL_MAX,
+    SEND_INTERVAL_MIN,
+    ConfigChange,
+    Device,
+    DeviceConfig,
+    DeviceEvent,
+    MeasurementType,
+    Owner,
+)
+
+CONFIG_HISTORY_LIMIT = 20
+CSV_CHUNK_SIZE = 2000
+# Cells starting with these are formulas to a spreadsheet; city and sensor model come from devices.
+_CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _devices(count: int) -> str:
+    return f"{count} device" if count == 1 else f"{count} devices"
+
+
+def _copy_fields(target, source) -> None:
+    """Make the admin's unsaved form instance the row a service created, so the admin logs
+    and links the real object."""
+    for field in type(source)._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.adding = False
+    target._state.db = source._state.db
+
+
+# ---------------------------------------------------------------------------------- owners
+
+
+OWNER_CREATE_FIELDS = ("name", "slug", "allow_secretless_registration", "default_send_interval", "default_qos")
+
+
+@admin.register(Owner)
+class OwnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "allow_secretless_registration", "device_count", "secret_rotated_at")
+    list_filter = ("allow_secretless_registration",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("secret_rotated_at", "previous_secret_valid_until", "created_at")
+
+    def get_queryset(self, request):
+        # A subquery per listed owner (on the owner index), not a GROUP BY over the whole fleet
+        # that the page count would have to repeat.
+        devices = Device.objects.filter(owner=OuterRef("pk")).order_by().values("owner").annotate(n=Count("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(device_count=Coalesce(Subquery(devices.values("n"), output_field=IntegerField()), 0))
+        )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return OWNER_CREATE_FIELDS
+        return (*OWNER_CREATE_FIELDS, *self.readonly_fields)
+
+    @admin.display(description="devices", ordering="device_count")
+    def device_count(self, obj: Owner) -> str:
+        url = f"{self._changelist_url(Device)}?owner__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.device_count)
+
+    def _changelist_url(self, model) -> str:
+        return reverse(f"{self.admin_site.name}:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            if "slug" in form.changed_data:
+                services.devices_invalidate_for(owner=obj)
+            return
+        owner, secret = services.owner_create(**{name: form.cleaned_data[name] for name in OWNER_CREATE_FIELDS})
+        _copy_fields(obj, owner)
+        obj.provisioning_secret = secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Also in a popup: the secret exists only in this response.
+        return secret_shown_once_response(
+            request,
+            self,
+            obj,
+            title=f"Owner “{obj}” created",
+            secret_label="provisioning secret",
+            secret=obj.provisioning_secret,
+            usage="Devices of this owner send it in the X-Provisioning-Secret header when they register.",
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/rotate-secret/",
+                self.admin_site.admin_view(self.rotate_secret_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_rotate_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def rotate_secret_view(self, request: HttpRequest, object_id: str):
+        owner = self.get_object(request, unquote(object_id))
+        if owner is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, owner):
+            raise PermissionDenied
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Rotate the provisioning secret?",
+                "opts": self.opts,
+                "object": owner,
+                "grace_until": timezone.now() + dt.timedelta(seconds=settings.DEVICES_SECRET_ROTATION_GRACE_SECONDS),
+            }
+            return TemplateResponse(request, "admin/devices/owner/rotate_secret_confirm.html", context)
+        secret = services.owner_rotate_secret(owner=owner)
+        owner.refresh_from_db()
+        self.log_change(request, owner, "Rotated the provisioning secret.")
+        valid_until = timezone.localtime(owner.previous_secret_valid_until)
+        return secret_shown_once_response(
+            request,
+            self,
+            owner,
+            title=f"New provisioning secret of “{owner}”",
+            secret_label="provisioning secret",
+            secret=secret,
+            usage="Devices of this owner send it in the X-Provisioning-Secret header when they register.",
+            note=f"The previous secret keeps working until {valid_until:%Y-%m-%d %H:%M %Z}, "
+            "so devices can be re-flashed in the meantime.",
+        )
+
+
+@admin.register(MeasurementType)
+class MeasurementTypeAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "unit", "default_send_interval", "default_qos")
+    search_fields = ("slug", "name")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "slug" in form.changed_data:
+            services.devices_invalidate_for(measurement_type=obj)
+
+
+# --------------------------------------------------------------------------------- devices
+
+
+def _can_see_device(request: HttpRequest) -> bool:
+    return request.user.has_perm("devices.view_device") or request.user.has_perm("devices.change_device")
+
+
+class DeviceConfigInline(admin.StackedInline):
+    """The config, edited in place; `DeviceAdmin.save_formset` saves it through the service."""
+
+    model = DeviceConfig
+    can_delete = False
+    extra = 0
+    max_num = 1
+    fields = ("send_interval", "qos", "version", "applied_version", "applied_at", "updated_at", "updated_by")
+    readonly_fields = ("version", "applied_version", "applied_at", "updated_at", "updated_by")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("updated_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False  # created with the device at registration
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or _can_see_device(request)
+
+
+class _LatestChangesFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        if not hasattr(self, "_latest"):
+            self._latest = super().get_queryset()[:CONFIG_HISTORY_LIMIT]
+            len(self._latest)  # evaluate once; the formset indexes into it per form
+        return self._latest
+
+
+class ConfigHistoryInline(admin.TabularInline):
+    model = ConfigChange
+    formset = _LatestChangesFormSet
+    verbose_name = "config change"
+    verbose_name_plural = f"Config history (latest {CONFIG_HISTORY_LIMIT}, newest first)"
+    fields = ("version", "changed_at", "changed_by", "source", "old_to_new")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by").order_by("-version")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return _can_see_device(request)
+
+    @admin.display(description="old → new")
+    def old_to_new(self, obj: ConfigChange) -> str:
+        keys = [key for key in obj.new if obj.old.get(key) != obj.new[key]] or list(obj.new)
+        parts = [
+            f"{key}: {obj.old[key]} → {obj.new[key]}" if key in obj.old else f"{key}: {obj.new[key]}" for key in keys
+        ]
+        return ", ".join(parts)
+
+
+class ConfigStatusFilter(admin.SimpleListFilter):
+    title = "config"
+    parameter_name = "config_status"
+
+    def lookups(self, request, model_admin):
+        return [("applied", "Applied"), ("pending", "Pending")]
+
+    def queryset(self, request, queryset):
+        # A device only ever reports a version it was given, so applied <= version.
+        if self.value() == "applied":
+            return queryset.filter(config__applied_version=F("config__version"))
+        if self.value() == "pending":
+            return queryset.filter(
+                Q(config__applied_version__isnull=True) | Q(config__applied_version__lt=F("config__version"))
+            )
+        return queryset
+
+
+class SendIntervalForm(forms.Form):
+    send_interval = forms.IntegerField(
+        label="Send interval (seconds)", min_value=SEND_INTERVAL_MIN, max_value=SEND_INTERVAL_MAX
+    )
+
+
+class QosForm(forms.Form):
+    # No preselected level: a browser would otherwise submit the first one, QoS 0.
+    qos = forms.TypedChoiceField(label="MQTT QoS", choices=[("", "---------"), *QOS_CHOICES], coerce=int)
+
+
+class _Echo:
+    """csv.writer target that hands each formatted line back instead of buffering it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(_CSV_FORMULA_PREFIXES):
+        return "'" + value
+    return str(value)
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = (
+        "device_id",
+        "owner",
+        "city",
+        "measurement_type",
+        "sensor_model",
+        "last_seen",
+        "config_version",
+        "config_applied",
+        "is_active",
+    )
+    list_select_related = ("owner", "measurement_type", "config")
+    list_filter = ("owner", "measurement_type", "is_active", ConfigStatusFilter)
+    search_fields = ("device_id", "mac_address", "city")
+    search_help_text = "Device id, MAC address (any notation) or city."
+    # A second COUNT(*) over the whole fleet on every page view buys nothing.
+    show_full_result_count = False
+    readonly_fields = ("device_id", "mac_address", "topics_display", "created_at", "updated_at", "last_seen")
+    fieldsets = (
+        (None, {"fields": ("device_id", "mac_address", "owner", "measurement_type", "sensor_model", "is_active")}),
+        ("Location", {"fields": ("city", "latitude", "longitude", "height")}),
+        ("Topics", {"fields": ("topics_display",)}),
+        ("Timestamps", {"fields": ("created_at", "updated_at", "last_seen")}),
+    )
+    inlines = (DeviceConfigInline, ConfigHistoryInline)
+    actions = ("set_send_interval", "set_qos", "deactivate", "export_csv")
+
+    def get_queryset(self, request):
+        # The change page shows topics, derived from the owner and measurement type slugs.
+        return super().get_queryset(request).select_related("owner", "measurement_type", "config")
+
+    def has_add_permission(self, request):
+        return False  # devices register themselves through the API, which derives their id
+
+    def has_change_config_permission(self, request: HttpRequest) -> bool:
+        codename = get_permission_codename("change", DeviceConfig._meta)
+        return request.user.has_perm(f"{DeviceConfig._meta.app_label}.{codename}")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "owner" and formfield is not None:
+            # A new owner's provisioning secret is shown on its own page, not in a popup.
+            formfield.widget.can_add_related = False
+        return formfield
+
+    # ---- columns and read-only fields
+
+    @admin.display(description="config version", ordering="config__version")
+    def config_version(self, obj: Device):
+        config = getattr(obj, "config", None)
+        return config.version if config else None
+
+    @admin.display(description="applied", boolean=True)
+    def config_applied(self, obj: Device):
+        config = getattr(obj, "config", None)
+        return config.is_applied if config else None
+
+    @admin.display(description="topics")
+    def topics_display(self, obj: Device) -> str:
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td><code>{}</code></td></tr>", obj.topics.items()),
+        )
+
+    # ---- search: a MAC in any notation finds its device
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            mac = mac_canonical(search_term)
+        except InvalidMac:
+            return results, may_have_duplicates
+        return results | queryset.filter(mac_address=mac), may_have_duplicates
+
+    # ---- saving through the services
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changes:
+            services.device_update(device=obj, **changes)
+
+    def save_formset(self, request, form, formset, change):
+        # The admin's change message reads these; the inlines never save themselves.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if formset.model is not DeviceConfig or not self.has_change_config_permission(request):
+            return
+        for config_form in formset.initial_forms:
+            changed = [name for name in ("send_interval", "qos") if name in config_form.changed_data]
+            if not changed:
+                continue
+            config = services.config_update(
+                device=formset.instance,
+                changed_by=request.user,
+                source=ConfigChange.Source.ADMIN,
+                **{name: config_form.cleaned_data[name] for name in changed},
+            )
+            formset.changed_objects.append((config, changed))
+
+    def delete_model(self, request, obj):
+        services.device_delete(device=obj)
+
+    def delete_queryset(self, request, queryset):
+        services.devices_delete(device_ids=list(queryset.values_list("device_id", flat=True)))
+
+    # ---- bulk actions
+
+    @admin.action(description="Set send interval…", permissions=["change_config"])
+    def set_send_interval(self, request, queryset):
+        return self._bulk_config(
+            request,
+            queryset,
+            form_class=SendIntervalForm,
+            action="set_send_interval",
+            title="Set the send interval",
+            describe=lambda data: f"Send interval set to {data['send_interval']} s",
+        )
+
+    @admin.action(description="Set QoS…", permissions=["change_config"])
+    def set_qos(self, request, queryset):
+        return self._bulk_config(
+            request,
+            queryset,
+            form_class=QosForm,
+            action="set_qos",
+            title="Set the MQTT QoS",
+            describe=lambda data: f"QoS set to {data['qos']}",
+        )
+
+    def _bulk_config(self, request, queryset, *, form_class, action, title, describe):
+        """First call: the form page. Second call (the form posted back with `apply`): the
+        change, through the same service as the API, then back to the changelist."""
+        applying = "apply" in request.POST
+        form = form_class(request.POST if applying else None)
+        if applying and form.is_valid():
+            device_ids = list(queryset.values_list("device_id", flat=True))
+            changed = services.configs_bulk_update(device_ids=device_ids, changed_by=request.user, **form.cleaned_data)
+            unchanged = len(device_ids) - changed
+            message = f"{describe(form.cleaned_data)}: {_devices(changed)} changed"
+            if unchanged:
+                message += f", {unchanged} already had it"
+            self.message_user(request, message + ".", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "form": form,
+            "action": action,
+            "device_count": queryset.count(),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "changelist_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/devices/device/bulk_config_form.html", context)
+
+    @admin.action(description="Deactivate selected devices", permissions=["change"])
+    def deactivate(self, request, queryset):
+        count = services.devices_deactivate(device_ids=list(queryset.values_list("device_id", flat=True)))
+        self.message_user(request, f"Deactivated {_devices(count)}.", messages.SUCCESS)
+
+    @admin.action(description="Export selected devices as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        header = [name for name, _ in selectors.DEVICE_EXPORT_COLUMNS]
+        rows = selectors.device_export_rows(devices=queryset).iterator(chunk_size=CSV_CHUNK_SIZE)
+        writer = csv.writer(_Echo())
+
+        def lines():
+            yield writer.writerow(header)
+            for row in rows:
+                yield writer.writerow([_csv_cell(value) for value in row])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="devices-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+        return response
+
+
+# ---------------------------------------------------------------------------------- events
+
+
+@admin.register(DeviceEvent)
+class DeviceEventAdmin(admin.ModelAdmin):
+    list_display = ("kind", "device_ref", "created_at", "dispatched_at")
+    list_filter = ("kind",)
+    search_fields = ("=device__device_id",)
+    show_full_result_count = False
+    fields = ("id", "kind", "device", "payload", "created_at", "dispatched_at")
+    readonly_fields = fields
+
+    @admin.display(description="device", ordering="device")
+    def device_ref(self, obj: DeviceEvent) -> str:
+        return obj.device_id or "—"  # the id itself, no join
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
