@@ -78,7 +78,8 @@ class Device(models.Model):
     height = models.FloatField(null=True, blank=True, help_text="Metres; sent by the original firmware.")
     is_active = models.BooleanField(default=True)
     key_digest = models.CharField(max_length=64, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Indexed: the device lists (admin, API) are ordered by it.
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_seen = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -129,11 +130,11 @@ class ConfigChange(models.Model):
     """History of a device's config: who changed what, when, old → new."""
 
     class Source(models.TextChoices):
-        REGISTRATION = "registration"
-        API = "api"
-        ADMIN = "admin"
-        BULK = "bulk"
-        LEGACY = "legacy"
+        REGISTRATION = "registration", "registration"
+        API = "api", "API"
+        ADMIN = "admin", "admin"
+        BULK = "bulk", "bulk action"
+        LEGACY = "legacy", "legacy API"
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="config_changes")
     version = models.PositiveIntegerField()

@@ -218,7 +218,8 @@ def device_update(*, device: Device, **changes) -> Device:
     for field, value in changes.items():
         setattr(device, field, value)
     with transaction.atomic():
-        device.save()
+        # Only the changed fields: a concurrent last_seen write must not be overwritten.
+        device.save(update_fields=[*changes, "updated_at"])
         transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
     return device
 
