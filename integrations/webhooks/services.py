@@ -1,0 +1,415 @@
+"""Every write of the webhooks feature: endpoints and their secrets, and deliveries from receipt
+to processing. The receiving view, the management API, the admin and the Celery tasks all call
+these functions.
+
+A delivery is recorded before anything is done with it — rejected ones included — and only
+accepted ones are processed, by a Celery task, exactly once.
+"""
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from rest_framework import status
+
+from config.errors import BODY_TOO_LARGE, Conflict, DomainError
+from devices.models import Owner
+from integrations.models.webhooks import (
+    DELIVERY_ID_MAX_LENGTH,
+    TOLERANCE_MAX_SECONDS,
+    TOLERANCE_MIN_SECONDS,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSecret,
+)
+from integrations.webhooks import secret_box, selectors, signatures
+from integrations.webhooks.signals import webhook_received
+
+logger = logging.getLogger(__name__)
+
+Outcome = WebhookDelivery.Outcome
+
+# Bodies of deliveries we did not accept are kept only this far: enough to diagnose a
+# misconfigured sender, too little for a flood of forged requests to fill the database.
+REJECTED_BODY_STORED_BYTES = 4 * 1024
+HEADER_VALUE_STORED_CHARS = 2 * 1024
+ERROR_STORED_CHARS = 2 * 1024
+MASK = "••••"
+# Kept in front of a masked value: a signature version (`v1,`, `sha256=`) or an auth scheme (`Bearer `).
+_MASK_KEEPS = re.compile(r"^(?:v[0-9]{1,2}a?,|sha[0-9]{1,3}=|[A-Za-z]{1,16} )")
+
+
+# ---------------------------------------------------------------------------------- endpoints
+
+
+def _scheme(name: str) -> signatures.Scheme:
+    try:
+        return signatures.scheme_get(name)
+    except KeyError:
+        choices = ", ".join(signatures.SCHEMES)
+        raise DomainError(f"Unknown signature scheme '{name}'; use one of: {choices}.", field="scheme") from None
+
+
+def _tolerance_check(tolerance_seconds: int) -> None:
+    if not TOLERANCE_MIN_SECONDS <= tolerance_seconds <= TOLERANCE_MAX_SECONDS:
+        raise DomainError(f"Use {TOLERANCE_MIN_SECONDS} to {TOLERANCE_MAX_SECONDS} seconds.", field="tolerance_seconds")
+
+
+def _secret_store(*, endpoint: WebhookEndpoint, secret: str | None) -> tuple[WebhookSecret, str]:
+    scheme = _scheme(endpoint.scheme)
+    if secret:
+        try:
+            raw = scheme.secret_normalize(secret)
+        except signatures.InvalidSecret as exc:
+            raise DomainError(str(exc), field="secret") from None
+    else:
+        raw = scheme.secret_generate()
+    stored = WebhookSecret.objects.create(endpoint=endpoint, secret_encrypted=secret_box.encrypt(raw), hint=raw[-4:])
+    return stored, raw
+
+
+@transaction.atomic
+def endpoint_create(
+    *,
+    name: str,
+    scheme: str,
+    tolerance_seconds: int | None = None,
+    is_active: bool = True,
+    owner: Owner | None = None,
+    secret: str | None = None,
+) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint with one signing secret — generated, or the sender's own when it
+    issues them; returns the raw secret, which is never shown again."""
+    _scheme(scheme)
+    if not name.strip():
+        raise DomainError("Give the endpoint a name.", field="name")
+    if tolerance_seconds is None:
+        tolerance_seconds = settings.WEBHOOKS_DEFAULT_TOLERANCE_SECONDS
+    _tolerance_check(tolerance_seconds)
+    endpoint = WebhookEndpoint.objects.create(
+        name=name.strip(),
+        scheme=scheme,
+        tolerance_seconds=tolerance_seconds,
+        is_active=is_active,
+        owner=owner,
+    )
+    _, raw = _secret_store(endpoint=endpoint, secret=secret)
+    logger.info("webhook endpoint created", extra={"endpoint_id": endpoint.pk, "scheme": scheme})
+    return endpoint, raw
+
+
+UPDATABLE_FIELDS = ("name", "tolerance_seconds", "is_active", "owner")
+
+
+def endpoint_update(*, endpoint: WebhookEndpoint, **fields) -> WebhookEndpoint:
+    if "scheme" in fields and fields.pop("scheme") != endpoint.scheme:
+        raise DomainError(
+            "The scheme of an existing endpoint cannot change (its secrets belong to it); create a new endpoint.",
+            field="scheme",
+        )
+    unknown = set(fields) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"Cannot update: {', '.join(sorted(unknown))}.")
+    if "name" in fields:
+        if not fields["name"].strip():
+            raise DomainError("Give the endpoint a name.", field="name")
+        fields["name"] = fields["name"].strip()
+    if "tolerance_seconds" in fields:
+        _tolerance_check(fields["tolerance_seconds"])
+    for name, value in fields.items():
+        setattr(endpoint, name, value)
+    endpoint.save(update_fields=[*fields, "updated_at"])
+    return endpoint
+
+
+def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint, its secrets and its recorded deliveries."""
+    endpoint_id = endpoint.pk
+    endpoint.delete()
+    logger.info("webhook endpoint deleted", extra={"endpoint_id": endpoint_id})
+
+
+@transaction.atomic
+def endpoint_secret_add(
+    *, endpoint: WebhookEndpoint, secret: str | None = None, expire_previous_in: int | None = None
+) -> tuple[WebhookSecret, str]:
+    """Add a signing secret (rotation); returns it with its raw value, shown only this once.
+
+    The previous secrets keep working — until removed, or for `expire_previous_in` seconds
+    more when given — so the sender can switch without a lost delivery.
+    """
+    WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
+    if expire_previous_in is not None:
+        if expire_previous_in < 0:
+            raise DomainError("Give a number of seconds, 0 or more.", field="expire_previous_in_seconds")
+        until = timezone.now() + dt.timedelta(seconds=expire_previous_in)
+        endpoint.secrets.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=until)).update(expires_at=until)
+    stored, raw = _secret_store(endpoint=endpoint, secret=secret)
+    logger.info("webhook secret added", extra={"endpoint_id": endpoint.pk, "secret_id": stored.pk})
+    return stored, raw
+
+
+@transaction.atomic
+def endpoint_secret_remove(*, secret: WebhookSecret) -> None:
+    """Remove a secret; the last active one stays, or the endpoint would refuse every sender."""
+    WebhookEndpoint.objects.select_for_update().filter(pk=secret.endpoint_id).first()
+    others_active = selectors.secrets_active().filter(endpoint_id=secret.endpoint_id).exclude(pk=secret.pk)
+    if secret.is_active and not others_active.exists():
+        raise Conflict("This is the endpoint's only active secret: add a new one before removing it.")
+    secret.delete()
+    logger.info("webhook secret removed", extra={"endpoint_id": secret.endpoint_id, "secret_id": secret.pk})
+
+
+# ---------------------------------------------------------------------------------- receiving
+
+
+class BodyTooLarge(DomainError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class MalformedJson(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+@dataclasses.dataclass(frozen=True)
+class Receipt:
+    """What the receiving view answers, and the delivery recorded for it."""
+
+    status_code: int
+    payload: dict
+    delivery: WebhookDelivery
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL.
+    return text.replace("\x00", "\ufffd")
+
+
+def headers_masked(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers as recorded: signatures and credentials masked (their scheme prefix such as
+    `sha256=` kept, to diagnose a sender using the wrong format), long values cut."""
+    recorded = {}
+    for name, value in headers.items():
+        if name.lower() in signatures.ALWAYS_MASKED_HEADERS:
+            prefix = _MASK_KEEPS.match(value)
+            value = (prefix.group(0) if prefix else "") + MASK
+        recorded[_clean(name)] = _clean(value[:HEADER_VALUE_STORED_CHARS])
+    return recorded
+
+
+def _record(
+    *,
+    endpoint: WebhookEndpoint,
+    headers: Mapping[str, str],
+    body: bytes,
+    delivery_id: str,
+    received_at: dt.datetime,
+    outcome: str,
+    status_code: int,
+    is_valid: bool = False,
+    error: str = "",
+    keep_body: bool = False,
+) -> WebhookDelivery:
+    stored = body if keep_body else body[:REJECTED_BODY_STORED_BYTES]
+    return WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        delivery_id=_clean(delivery_id[:DELIVERY_ID_MAX_LENGTH]),
+        received_at=received_at,
+        outcome=outcome,
+        status_code=status_code,
+        is_valid=is_valid,
+        headers=headers_masked(headers),
+        body=_clean(stored.decode("utf-8", "replace")),
+        body_truncated=len(stored) < len(body),
+        error=error[:ERROR_STORED_CHARS],
+    )
+
+
+def _keys(*, endpoint: WebhookEndpoint, scheme: signatures.Scheme, now: dt.datetime) -> list[bytes]:
+    stored = getattr(endpoint, "active_secrets", None)
+    if stored is None:
+        stored = list(selectors.secrets_active(at=now).filter(endpoint=endpoint))
+    keys = []
+    for secret in stored:
+        if not secret.is_active_at(now):
+            continue
+        try:
+            keys.append(scheme.key(secret_box.decrypt(secret.secret_encrypted)))
+        except secret_box.SecretUnreadable:
+            logger.error("webhook secret unreadable", extra={"endpoint_id": endpoint.pk, "secret_id": secret.pk})
+    if not keys:
+        logger.warning("webhook endpoint has no usable secret", extra={"endpoint_id": endpoint.pk})
+    return keys
+
+
+def _json_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _enqueue(delivery_pk: int) -> None:
+    from integrations.webhooks.tasks import process_webhook_delivery
+
+    try:
+        process_webhook_delivery.delay(delivery_pk)
+    except Exception:
+        # The delivery is recorded; the redispatch task enqueues it again.
+        logger.exception("webhook delivery enqueue failed", extra={"delivery": delivery_pk})
+
+
+def delivery_receive(
+    *, endpoint: WebhookEndpoint, headers: Mapping[str, str], body: bytes, body_too_large: bool = False
+) -> Receipt:
+    """Check, record and (when accepted) enqueue one request to an endpoint.
+
+    `body` is the raw request body; `body_too_large` says it was over WEBHOOKS_BODY_MAX_BYTES
+    (and not read). The answer is 202 accepted, 200 for an already-accepted delivery id, or
+    400/401/413 with the reason.
+    """
+    scheme = _scheme(endpoint.scheme)
+    now = timezone.now()
+    delivery_id = scheme.delivery_id(headers, None if body_too_large else body)
+
+    def rejected(exc: DomainError, outcome: str, *, is_valid: bool = False) -> Receipt:
+        delivery = _record(
+            endpoint=endpoint,
+            headers=headers,
+            body=body,
+            delivery_id=delivery_id,
+            received_at=now,
+            outcome=outcome,
+            status_code=exc.status_code,
+            is_valid=is_valid,
+            error=exc.detail,
+            keep_body=is_valid,
+        )
+        logger.warning(
+            "webhook delivery rejected",
+            extra={"endpoint_id": endpoint.pk, "delivery": delivery.pk, "outcome": outcome},
+        )
+        return Receipt(exc.status_code, {"detail": exc.detail}, delivery)
+
+    if body_too_large:
+        return rejected(BodyTooLarge(BODY_TOO_LARGE), Outcome.TOO_LARGE)
+    try:
+        scheme.verify(
+            headers=headers,
+            body=body,
+            keys=_keys(endpoint=endpoint, scheme=scheme, now=now),
+            tolerance=endpoint.tolerance_seconds,
+            now=now.timestamp(),
+        )
+        signatures.delivery_id_check(delivery_id)
+    except signatures.WebhookRejected as exc:
+        return rejected(exc, exc.outcome)
+    try:
+        json.loads(body.decode("utf-8"), parse_constant=_json_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return rejected(MalformedJson("The body is not valid JSON (UTF-8)."), Outcome.MALFORMED_JSON, is_valid=True)
+
+    try:
+        with transaction.atomic():
+            delivery = _record(
+                endpoint=endpoint,
+                headers=headers,
+                body=body,
+                delivery_id=delivery_id,
+                received_at=now,
+                outcome=Outcome.ACCEPTED,
+                status_code=status.HTTP_202_ACCEPTED,
+                is_valid=True,
+                keep_body=True,
+            )
+    except IntegrityError:
+        # Seen before (the unique constraint decides, so two concurrent copies cannot both win).
+        original = (
+            WebhookDelivery.objects.filter(endpoint=endpoint, delivery_id=delivery_id, outcome=Outcome.ACCEPTED)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        duplicate = _record(
+            endpoint=endpoint,
+            headers=headers,
+            body=body,
+            delivery_id=delivery_id,
+            received_at=now,
+            outcome=Outcome.DUPLICATE,
+            status_code=status.HTTP_200_OK,
+            is_valid=True,
+        )
+        logger.info(
+            "webhook delivery duplicate",
+            extra={"endpoint_id": endpoint.pk, "delivery": original, "duplicate": duplicate.pk},
+        )
+        return Receipt(status.HTTP_200_OK, {"status": "duplicate", "delivery": original or duplicate.pk}, duplicate)
+
+    transaction.on_commit(lambda: _enqueue(delivery.pk))
+    logger.info("webhook delivery accepted", extra={"endpoint_id": endpoint.pk, "delivery": delivery.pk})
+    return Receipt(status.HTTP_202_ACCEPTED, {"status": "accepted", "delivery": delivery.pk}, delivery)
+
+
+# ---------------------------------------------------------------------------------- processing
+
+
+class ProcessResult:
+    PROCESSED = "processed"
+    ALREADY_PROCESSED = "already processed"
+    NOT_ACCEPTED = "not accepted (rejected or duplicate)"
+    NOT_FOUND = "not found"
+    FAILED = "failed"
+
+
+def delivery_process(*, delivery_pk: int) -> str:
+    """Hand an accepted delivery to the `webhook_received` subscribers, once.
+
+    The row lock and the `processed` check make a retried, redelivered or concurrent run a
+    no-op; the signal goes out inside the transaction that marks the delivery processed, so
+    a failing subscriber leaves nothing half-done and the error is recorded instead.
+    """
+    try:
+        with transaction.atomic():
+            delivery = (
+                WebhookDelivery.objects.select_for_update(of=("self",))
+                .select_related("endpoint")
+                .filter(pk=delivery_pk)
+                .first()
+            )
+            if delivery is None:
+                return ProcessResult.NOT_FOUND
+            if delivery.outcome != Outcome.ACCEPTED:
+                return ProcessResult.NOT_ACCEPTED
+            if delivery.processed:
+                return ProcessResult.ALREADY_PROCESSED
+            payload = json.loads(delivery.body)
+            webhook_received.send(
+                sender=WebhookDelivery, endpoint=delivery.endpoint, delivery=delivery, payload=payload
+            )
+            delivery.processed = True
+            delivery.processed_at = timezone.now()
+            delivery.attempts = F("attempts") + 1
+            delivery.error = ""
+            delivery.save(update_fields=["processed", "processed_at", "attempts", "error"])
+    except Exception as exc:
+        WebhookDelivery.objects.filter(pk=delivery_pk, processed=False).update(
+            attempts=F("attempts") + 1,
+            error=f"{type(exc).__name__}: {exc}"[:ERROR_STORED_CHARS],
+        )
+        logger.warning(
+            "webhook delivery processing failed", extra={"delivery": delivery_pk, "error_type": type(exc).__name__}
+        )
+        return ProcessResult.FAILED
+    logger.info("webhook delivery processed", extra={"delivery": delivery_pk})
+    return ProcessResult.PROCESSED
+
+
+def deliveries_reprocess(*, delivery_pks: Iterable[int]) -> Counter:
+    """Run processing again for these deliveries (the admin's action): those already processed
+    are left alone, failed and stuck ones get another attempt. Returns a count per result."""
+    return Counter(delivery_process(delivery_pk=pk) for pk in delivery_pks)

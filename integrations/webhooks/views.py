@@ -1,0 +1,55 @@
+"""The receiving endpoint: `POST /api/v1/webhooks/<endpoint_token>/`.
+
+A plain Django view, not DRF: it must see the raw body bytes (the signature covers them), it
+has no session or token authentication to run (the signature is the authentication), and it
+is the URL third parties hammer, so it does no more than it must.
+"""
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from config.errors import NotFound, json_error
+from integrations.webhooks import selectors, services
+
+logger = logging.getLogger(__name__)
+
+
+def _read_body(request: HttpRequest, limit: int) -> tuple[bytes, bool]:
+    """The raw body and whether it is over `limit`; never reads more than `limit` + 1 bytes.
+
+    `request.body` would refuse anything over DATA_UPLOAD_MAX_MEMORY_SIZE (the API's limit),
+    while webhooks have their own, WEBHOOKS_BODY_MAX_BYTES.
+    """
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared and int(declared) > limit:
+        return b"", True
+    body = request.read(limit + 1)
+    return (b"", True) if len(body) > limit else (body, False)
+
+
+@csrf_exempt
+def webhook_receive(request: HttpRequest, endpoint_token: str) -> JsonResponse:
+    if request.method != "POST":
+        response = json_error(f'Method "{request.method}" not allowed.', 405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        endpoint = selectors.endpoint_for_receiving(token=endpoint_token)
+        try:
+            body, too_large = _read_body(request, settings.WEBHOOKS_BODY_MAX_BYTES)
+        except ValueError:
+            return json_error("Invalid Content-Length header.", 400)
+        receipt = services.delivery_receive(
+            endpoint=endpoint, headers=request.headers, body=body, body_too_large=too_large
+        )
+    except NotFound as exc:
+        return json_error(exc.detail, 404)
+    except Exception:
+        # Database down, or a bug: senders retry on 5xx, and a 503 tells them to. Nothing was
+        # half-recorded (each record is one INSERT), so the retry is safe.
+        logger.exception("webhook delivery could not be recorded")
+        return json_error("The delivery could not be recorded; retry later.", 503)
+    return JsonResponse(receipt.payload, status=receipt.status_code)
