@@ -1,0 +1,57 @@
+"""The resilient outbound layer: every call to an external service goes through it.
+
+    from integrations import outbound
+
+    result = outbound.request(integration="openweathermap", operation="current_weather",
+                              method="GET", url=URL, params={"q": city, "appid": key},
+                              cache_ttl=600)
+    result.data, result.source, result.stale
+
+See docs/outbound.md.
+"""
+
+from integrations.outbound.client import (
+    OutboundClient,
+    OutboundResult,
+    arequest,
+    get_client,
+    loggable_url,
+    parse_retry_after,
+    request,
+)
+from integrations.outbound.errors import (
+    IntegrationAuthError,
+    IntegrationBadResponse,
+    IntegrationClientError,
+    IntegrationConnectionError,
+    IntegrationHTTPError,
+    IntegrationNotFound,
+    IntegrationRateLimited,
+    IntegrationServerError,
+    IntegrationTimeout,
+    IntegrationUnavailable,
+    OutboundError,
+)
+from integrations.outbound.services import outbound_cache_clear
+
+__all__ = [
+    "IntegrationAuthError",
+    "IntegrationBadResponse",
+    "IntegrationClientError",
+    "IntegrationConnectionError",
+    "IntegrationHTTPError",
+    "IntegrationNotFound",
+    "IntegrationRateLimited",
+    "IntegrationServerError",
+    "IntegrationTimeout",
+    "IntegrationUnavailable",
+    "OutboundClient",
+    "OutboundError",
+    "OutboundResult",
+    "arequest",
+    "get_client",
+    "loggable_url",
+    "outbound_cache_clear",
+    "parse_retry_after",
+    "request",
+]

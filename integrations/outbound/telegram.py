@@ -1,0 +1,128 @@
+"""python-telegram-bot through the outbound layer: retries, breaker, metrics and the log line.
+
+    from telegram import Bot
+    from integrations.outbound.telegram import OutboundHTTPXRequest
+
+    bot = Bot(token, request=OutboundHTTPXRequest(), get_updates_request=OutboundHTTPXRequest())
+    # or: Application.builder().token(token).request(OutboundHTTPXRequest())
+    #         .get_updates_request(OutboundHTTPXRequest(read_timeout=30)).build()
+
+Every Bot API call becomes one outbound call of integration "telegram" with the Bot API method
+as operation (`sendMessage`, `getUpdates`, …). PTB keeps its own HTTP client, timeouts and error
+handling: the adapter hands PTB back the final status and body, so `BadRequest`, `Forbidden`,
+`RetryAfter` and friends are raised by PTB as usual. Reads (`get*`) are retried like any
+idempotent call; everything else (sending, editing, deleting) only when it surely did not reach
+Telegram (connection failed, or 429), so a message is never sent twice by a retry.
+The bot token, which travels in the URL path, is masked in logs; bodies are never logged.
+"""
+
+import json
+import re
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from integrations.outbound.client import OutboundClient, get_client, loggable_url, parse_retry_after
+from integrations.outbound.errors import IntegrationTimeout, OutboundError
+
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
+_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def describe_url(url: str) -> tuple[str, str]:
+    """(operation, URL safe to log) of a Bot API URL: the method name, and the token masked."""
+    safe_url = loggable_url(url)
+    parts = urlsplit(safe_url)
+    match = _TOKEN.search(parts.path)
+    if match is None:
+        tail = parts.path.rsplit("/", 1)[-1]
+        return (tail if _METHOD.match(tail) else "unknown"), safe_url
+    before, after = parts.path[: match.start()], parts.path[match.end() :]
+    if "/file/" in before or after.count("/") > 1:
+        operation, safe_path = "file", f"{before}<token>/<file>"
+    else:
+        method = after.lstrip("/")
+        operation, safe_path = (method if _METHOD.match(method) else "unknown"), f"{before}<token>/{method}"
+    return operation, urlunsplit((parts.scheme, parts.netloc, safe_path, "", ""))
+
+
+def telegram_retry_after(response: httpx.Response) -> float | None:
+    """Telegram's wait: the Retry-After header, or `parameters.retry_after` in the JSON body."""
+    seconds = parse_retry_after(response.headers.get("retry-after"), now=time.time())
+    if seconds is not None:
+        return seconds
+    try:
+        return max(0.0, float(json.loads(response.content)["parameters"]["retry_after"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class OutboundHTTPXRequest(HTTPXRequest):
+    """`HTTPXRequest` whose requests go through the outbound layer (same constructor, plus
+    `integration` for the breaker/metrics name and `client` for an `OutboundClient`)."""
+
+    __slots__ = ("_integration", "_outbound")
+
+    def __init__(self, *args, integration: str = "telegram", client: OutboundClient | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._integration = integration
+        self._outbound = client
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._client.is_closed:
+            raise RuntimeError("This HTTPXRequest is not initialized!")
+        files = request_data.multipart_data if request_data else None
+        data = request_data.json_parameters if request_data else None
+        # Same defaults as HTTPXRequest: the instance's timeouts, a longer write for uploads.
+        defaults = self._client.timeout
+        timeout = httpx.Timeout(
+            connect=defaults.connect if isinstance(connect_timeout, DefaultValue) else connect_timeout,
+            read=defaults.read if isinstance(read_timeout, DefaultValue) else read_timeout,
+            write=(defaults.write if not files else self._media_write_timeout)
+            if isinstance(write_timeout, DefaultValue)
+            else write_timeout,
+            pool=defaults.pool if isinstance(pool_timeout, DefaultValue) else pool_timeout,
+        )
+        operation, log_url = describe_url(url)
+
+        async def send(http_timeout: httpx.Timeout) -> httpx.Response:
+            return await self._client.request(
+                method=method,
+                url=url,
+                headers={"User-Agent": self.USER_AGENT},
+                timeout=http_timeout,
+                files=files,
+                data=data,
+            )
+
+        outbound = self._outbound or get_client()
+        try:
+            result = await outbound.asend(
+                integration=self._integration,
+                operation=operation,
+                method=method,
+                log_url=log_url,
+                send=send,
+                timeout=timeout,
+                idempotent=operation.startswith("get") or operation == "file",
+                retry_after=telegram_retry_after,
+            )
+        except IntegrationTimeout as exc:
+            raise TimedOut(str(exc)) from exc
+        except OutboundError as exc:
+            raise NetworkError(str(exc)) from exc
+        return result.status, result.content

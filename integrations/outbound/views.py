@@ -1,0 +1,65 @@
+"""API of the outbound layer: clearing cached answers (staff with the permission only)."""
+
+import re
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import DomainError
+from integrations.outbound.services import outbound_cache_clear
+
+# Declared in the Meta.permissions of an integrations model; superusers have it anyway.
+CACHE_CLEAR_PERMISSION = "integrations.clear_outbound_cache"
+_INTEGRATION_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+class CanClearOutboundCache(permissions.BasePermission):
+    message = "Clearing cached integration answers needs staff status and the 'clear outbound cache' permission."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and getattr(user, "is_staff", False) is True
+            and user.has_perm(CACHE_CLEAR_PERMISSION)
+        )
+
+
+class CacheClearedSerializer(serializers.Serializer):
+    integration = serializers.CharField(allow_null=True, help_text="null: every integration.")
+    cleared = serializers.BooleanField()
+
+
+class OutboundCacheClearView(APIView):
+    permission_classes = [CanClearOutboundCache]
+
+    @extend_schema(
+        tags=["integrations"],
+        summary="Forget the cached answers of an integration",
+        operation_id="integration_cache_clear",
+        request=None,
+        responses={200: CacheClearedSerializer},
+    )
+    def post(self, request, integration_id: str):
+        if not _INTEGRATION_ID.match(integration_id):
+            raise DomainError("Invalid integration id.")
+        outbound_cache_clear(integration=integration_id)
+        return Response({"integration": integration_id, "cleared": True})
+
+
+class OutboundCacheClearAllView(APIView):
+    permission_classes = [CanClearOutboundCache]
+
+    @extend_schema(
+        tags=["integrations"],
+        summary="Forget the cached answers of every integration",
+        operation_id="integrations_cache_clear_all",
+        request=None,
+        responses={200: CacheClearedSerializer},
+    )
+    def post(self, request):
+        outbound_cache_clear()
+        return Response({"integration": None, "cleared": True})
