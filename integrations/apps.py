@@ -24,3 +24,8 @@ class IntegrationsConfig(AppConfig):
 
         settings_store.connect_signals()
         post_migrate.connect(_settings_sync_after_migrate, sender=self, dispatch_uid="integrations.settings_sync")
+
+        # registry: import every module under integrations/providers/, and its system check.
+        from integrations import checks, registry  # noqa: F401
+
+        registry.autodiscover()

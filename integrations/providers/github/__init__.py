@@ -1,0 +1,1 @@
+"""GitHub REST API (https://docs.github.com/rest): facts about repositories."""

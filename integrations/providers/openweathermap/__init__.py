@@ -1,0 +1,1 @@
+"""OpenWeatherMap (https://openweathermap.org/current): current weather of a city."""

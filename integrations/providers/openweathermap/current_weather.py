@@ -1,0 +1,99 @@
+"""`openweathermap.current_weather`: city → temperature and description.
+
+Wire format (API 2.5): `GET /data/2.5/weather?q=<city>&appid=<key>&units=metric` answers
+`{"name": "London", "main": {"temp": 11.6, ...}, "weather": [{"description": "overcast clouds"}],
+"dt": 1700000000, "sys": {"country": "GB"}, "cod": 200}`; errors are
+`{"cod": 401, "message": "Invalid API key. ..."}` and `{"cod": "404", "message": "city not found"}`
+(note the string code). Fixtures captured from the service are in `fixtures/`.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+
+from integrations import outbound
+from integrations.registry import BaseIntegration, Category, ErrorCode, IntegrationMetadata, IntegrationResult
+
+SERVICE = "openweathermap"
+
+
+def _upstream_message(exc) -> str | None:
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"][:200]
+    return None
+
+
+class CurrentWeather(BaseIntegration):
+    metadata = IntegrationMetadata(
+        id="openweathermap.current_weather",
+        version="1.0.0",
+        name="OpenWeatherMap: current weather",
+        description="Current temperature and conditions in a city.",
+        category=Category.WEATHER,
+        config_schema={
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "minLength": 1, "maxLength": 100, "description": "e.g. London or London,GB"},
+                "units": {"enum": ["metric", "imperial", "standard"], "default": "metric"},
+                "lang": {"type": "string", "pattern": "^[a-z]{2}(_[a-z]{2})?$", "description": "e.g. en, uk, pt_br"},
+            },
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+        library="httpx through the outbound layer",
+        side_effecting=False,
+        cache_ttl=600,
+        credentials_provider=SERVICE,
+        credentials_strategy="api_key",
+        credentials_required=True,
+        credentials_setting="OPENWEATHERMAP_API_KEY",
+    )
+
+    def execute(self, config, *, owner=None, context=None) -> IntegrationResult:
+        secret = self.resolve_secret(owner)
+        if secret is None:
+            return self.missing_credentials()
+        city = config["city"].strip()
+        units = config.get("units", "metric")
+        base_url = settings.INTEGRATIONS_OPENWEATHERMAP_API_URL.rstrip("/")
+        params = {"q": city, "units": units}
+        if config.get("lang"):
+            params["lang"] = config["lang"]
+        # A stored credential says where its key goes; the setting is OpenWeatherMap's `appid`.
+        auth = secret.credential.request_auth() if secret.credential else {"params": {"appid": secret.value}}
+        params.update(auth.get("params", {}))
+        try:
+            answer = outbound.request(
+                integration=SERVICE,
+                operation="current_weather",
+                method="GET",
+                url=f"{base_url}/data/2.5/weather",
+                params=params,
+                headers=auth.get("headers"),
+                auth=auth.get("auth"),
+                cache_ttl=self.metadata.cache_ttl,
+                # The weather does not depend on whose key asked: one cache entry per city.
+                cache_key_parts=[base_url, city.casefold(), units, config.get("lang")],
+            )
+        except outbound.IntegrationNotFound:
+            return IntegrationResult.failure(ErrorCode.NOT_FOUND, "City not found.")
+        except outbound.OutboundError as exc:
+            upstream = _upstream_message(exc)
+            message = f"OpenWeatherMap: {upstream}" if upstream else None
+            return self.failure_from(exc, secret=secret, message=message)
+        data = answer.data
+        try:
+            result = {
+                "city": str(data["name"]),
+                "country": (data.get("sys") or {}).get("country"),
+                "temperature": float(data["main"]["temp"]),
+                "feels_like": data["main"].get("feels_like"),
+                "humidity": data["main"].get("humidity"),
+                "description": str(data["weather"][0]["description"]),
+                "units": units,
+                "observed_at": dt.datetime.fromtimestamp(int(data["dt"]), tz=dt.UTC).isoformat(),
+            }
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            return IntegrationResult.failure(ErrorCode.BAD_RESPONSE, "OpenWeatherMap answered in an unexpected format.")
+        return IntegrationResult.success(result, source=answer.source, stale=answer.stale)

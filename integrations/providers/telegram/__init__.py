@@ -1,0 +1,1 @@
+"""Telegram Bot API (https://core.telegram.org/bots/api), with python-telegram-bot."""
