@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # HTTP server metrics for /metrics (django-prometheus): first and last, to time everything.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,6 +126,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.tasks.redispatch_pending_events",
         "schedule": 60.0,
     },
+    "redispatch-unprocessed-webhook-deliveries": {
+        "task": "integrations.webhooks.tasks.redispatch_unprocessed_deliveries",
+        "schedule": 60.0,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -158,7 +165,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
@@ -217,6 +224,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Secret-bearing headers never reach these loggers: Django logs only path and status.
         "django.request": {"level": "WARNING"},
+        # httpx logs every request's full URL at INFO: API keys in query strings, bot tokens in paths.
+        "httpx": {"level": "WARNING"},
     },
 }
 
@@ -232,5 +241,23 @@ INTEGRATIONS_RETRY_ATTEMPTS = env.int("INTEGRATIONS_RETRY_ATTEMPTS", default=4)
 INTEGRATIONS_RETRY_MAX_WAIT_SECONDS = env.float("INTEGRATIONS_RETRY_MAX_WAIT_SECONDS", default=30.0)
 INTEGRATIONS_BREAKER_FAIL_MAX = env.int("INTEGRATIONS_BREAKER_FAIL_MAX", default=5)
 INTEGRATIONS_BREAKER_RESET_SECONDS = env.int("INTEGRATIONS_BREAKER_RESET_SECONDS", default=30)
+# Backoff between retries: exponential from this base, plus up to as much jitter.
+INTEGRATIONS_RETRY_BASE_WAIT_SECONDS = env.float("INTEGRATIONS_RETRY_BASE_WAIT_SECONDS", default=0.5)
+# How long a "not found" answer is cached, and how long past its freshness a cached answer may
+# still be served (marked stale) while the service is failing.
+INTEGRATIONS_CACHE_NOT_FOUND_SECONDS = env.int("INTEGRATIONS_CACHE_NOT_FOUND_SECONDS", default=60)
+INTEGRATIONS_CACHE_STALE_SECONDS = env.int("INTEGRATIONS_CACHE_STALE_SECONDS", default=24 * 3600)
+# When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 WEBHOOKS_BODY_MAX_BYTES = env.int("WEBHOOKS_BODY_MAX_BYTES", default=256 * 1024)
 WEBHOOKS_DEFAULT_TOLERANCE_SECONDS = env.int("WEBHOOKS_DEFAULT_TOLERANCE_SECONDS", default=300)
+# Base URLs of the built-in integrations (from the environment only: whoever can change them
+# can send our tokens elsewhere). Tests point them at local fakes.
+INTEGRATIONS_TELEGRAM_API_URL = env.str("INTEGRATIONS_TELEGRAM_API_URL", default="https://api.telegram.org")
+INTEGRATIONS_OPENWEATHERMAP_API_URL = env.str(
+    "INTEGRATIONS_OPENWEATHERMAP_API_URL", default="https://api.openweathermap.org"
+)
+INTEGRATIONS_EXCHANGERATE_API_URL = env.str("INTEGRATIONS_EXCHANGERATE_API_URL", default="https://open.er-api.com")
+INTEGRATIONS_GITHUB_API_URL = env.str("INTEGRATIONS_GITHUB_API_URL", default="https://api.github.com")
+# GET /api/v1/weather/{city} without authentication, as the original lab's endpoint was.
+WEATHER_API_PUBLIC = env.bool("WEATHER_API_PUBLIC", default=False)
