@@ -29,3 +29,6 @@ class IntegrationsConfig(AppConfig):
         from integrations import checks, registry  # noqa: F401
 
         registry.autodiscover()
+
+        # connections: device and webhook events → integration runs.
+        from integrations import connections  # noqa: F401

@@ -205,11 +205,21 @@ def _run_finish(
 
 
 def integration_execute(
-    *, integration_id: str, config: Any, owner=None, trigger: str = IntegrationRun.Trigger.API, requested_by=None
+    *,
+    integration_id: str,
+    config: Any,
+    owner=None,
+    trigger: str = IntegrationRun.Trigger.API,
+    requested_by=None,
+    background: bool = False,
+    connection=None,
+    event_key: str = "",
 ) -> RunOutcome:
     """Validate `config` and run the integration: a read now (the outcome holds its result),
-    a side-effecting integration in a Celery task once the current transaction commits (the
-    outcome's run is queued). Raises UnknownIntegration or ConfigInvalid before any run exists."""
+    a side-effecting integration — or any, with `background` — in a Celery task once the
+    current transaction commits (the outcome's run is queued). Raises UnknownIntegration or
+    ConfigInvalid before any run exists. A run of a `connection` for an `event_key` is unique:
+    creating it twice raises IntegrityError (see `integrations.connections`)."""
     integration = registry.get(integration_id)
     config = config_validate(integration, config)
     meta = integration.metadata
@@ -219,8 +229,10 @@ def integration_execute(
         "owner": owner,
         "requested_by": _user_or_none(requested_by),
         "trigger": trigger,
+        "connection": connection,
+        "event_key": event_key,
     }
-    if meta.side_effecting:
+    if meta.side_effecting or background:
         run = IntegrationRun.objects.create(status=IntegrationRun.Status.QUEUED, **fields)
         sealed = config_seal(config)
         transaction.on_commit(lambda: _enqueue(run.id, sealed))
@@ -319,3 +331,24 @@ def integration_run_perform(*, run_id: str, sealed_config: str, retry_allowed: b
             return RunPerformed(run=run, executed=True, retry_in=result.error.retry_after or 0)
         _run_finish(run, integration, result, started)
     return RunPerformed(run=run, executed=True)
+
+
+def integration_run_record_failure(
+    *, integration_id: str, code: str, message: str, owner=None, trigger: str, connection=None, event_key: str = ""
+) -> IntegrationRun:
+    """Record a run that could not start (e.g. a connection's template did not render), so the
+    admin sees why nothing was sent."""
+    integration = registry.get(integration_id) if integration_id in registry else None
+    now = timezone.now()
+    return IntegrationRun.objects.create(
+        integration_id=integration_id,
+        integration_version=integration.metadata.version if integration else "",
+        owner=owner,
+        trigger=trigger,
+        status=IntegrationRun.Status.FAILED,
+        finished_at=now,
+        error_code=code,
+        error_message=message[:ERROR_MESSAGE_MAX_LENGTH],
+        connection=connection,
+        event_key=event_key,
+    )

@@ -36,7 +36,7 @@ class IntegrationRunAdmin(admin.ModelAdmin):
         "attempts",
         "error_code",
     )
-    list_filter = (IntegrationFilter, "status", "trigger")
+    list_filter = (IntegrationFilter, "status", "trigger", "connection")
     search_fields = ("=id", "integration_id", "error_code", "owner__slug")
     date_hierarchy = "created_at"
     list_select_related = ("owner",)

@@ -55,11 +55,25 @@ class IntegrationRun(models.Model):
     error_message = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=8, blank=True, help_text="api or cache: where a read's answer came from.")
     result_summary = models.JSONField(default=dict, blank=True)
+    connection = models.ForeignKey(
+        "integrations.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs",
+        help_text="The connection that triggered the run.",
+    )
+    event_key = models.CharField(
+        max_length=100, blank=True, help_text="The event a connection run answers: one run per connection and event."
+    )
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "integration run"
         indexes = [models.Index(fields=["integration_id", "-created_at"], name="integrations_run_recent")]
+        constraints = [
+            # A redelivered event task must not run a connection twice.
+            models.UniqueConstraint(
+                fields=["connection", "event_key"], condition=models.Q(connection__isnull=False),
+                name="integrations_run_once_per_connection_event",
+            )
+        ]
         permissions = [
             ("execute_integration", "Can execute integrations"),
             ("clear_outbound_cache", "Can clear cached integration answers"),
