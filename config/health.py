@@ -3,11 +3,13 @@
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+
+from config.errors import json_error
 
 
 def _check(probe) -> dict:
@@ -29,6 +31,7 @@ def _database():
 
 
 def _cache():
+    cache = caches["default"]
     cache.set("health:probe", "1", 10)
     if cache.get("health:probe") != "1":
         raise RuntimeError("cache did not return the probe")
@@ -45,9 +48,13 @@ def _broker():
     return "celery broker"
 
 
+@csrf_exempt  # it only reads; a stray POST deserves the JSON 405, not the CSRF page
 @never_cache
-@require_GET
 def health(request):
+    if request.method not in ("GET", "HEAD"):
+        response = json_error("Method not allowed: use GET.", 405)
+        response["Allow"] = "GET, HEAD"
+        return response
     checks = {"database": _check(_database), "cache": _check(_cache), "broker": _check(_broker)}
     healthy = all(check["status"] == "up" for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks},

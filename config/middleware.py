@@ -4,10 +4,13 @@ from config.errors import BODY_TOO_LARGE, json_error
 
 
 class RequestBodyLimitMiddleware:
-    """Refuse an oversized body with 413 before anything reads it.
+    """Refuse, before anything reads them, requests no view can serve: an oversized body (413)
+    and a path with a NUL character (400).
 
-    Django's own limit only trips when the body is read and then answers 400; devices and API
-    clients deserve the right status, and the check costs one header lookup.
+    Django's own body limit only trips when the body is read and then answers 400; devices and
+    API clients deserve the right status, and the check costs one header lookup. A NUL in a
+    path segment (`/api/v1/devices/%00…/config/`) would reach PostgreSQL, which refuses NUL in
+    text, and turn into a 500.
     """
 
     def __init__(self, get_response):
@@ -15,12 +18,15 @@ class RequestBodyLimitMiddleware:
         self.limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     def __call__(self, request):
+        if "\x00" in request.path:
+            return json_error("The URL contains a NUL character.", 400)
         length = request.META.get("CONTENT_LENGTH")
         if length and self.limit is not None and not request.path.startswith("/admin/"):
             try:
                 too_large = int(length) > self.limit
             except ValueError:
                 return json_error("Invalid Content-Length header.", 400)
-            if too_large:
+            # The webhook receiver allows larger bodies and enforces WEBHOOKS_BODY_MAX_BYTES itself.
+            if too_large and not request.path.startswith("/api/v1/webhooks/"):
                 return json_error(BODY_TOO_LARGE, 413)
         return self.get_response(request)

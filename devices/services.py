@@ -44,14 +44,16 @@ def owner_create(
         raise DomainError("Give the owner a slug of letters, digits or dashes.", field="slug")
     secret = credential_generate()
     try:
-        owner = Owner.objects.create(
-            name=name,
-            slug=slug,
-            provisioning_secret_digest=credential_digest(secret),
-            allow_secretless_registration=allow_secretless_registration,
-            default_send_interval=default_send_interval,
-            default_qos=default_qos,
-        )
+        # A savepoint, so that a taken slug leaves a caller's transaction usable.
+        with transaction.atomic():
+            owner = Owner.objects.create(
+                name=name,
+                slug=slug,
+                provisioning_secret_digest=credential_digest(secret),
+                allow_secretless_registration=allow_secretless_registration,
+                default_send_interval=default_send_interval,
+                default_qos=default_qos,
+            )
     except IntegrityError:
         raise DomainError(f"An owner with slug '{slug}' already exists.", field="slug") from None
     return owner, secret
@@ -91,7 +93,11 @@ def registration_owner_authorize(*, owner_slug: str, secret: str | None, legacy_
     """
     owner = Owner.objects.filter(slug=owner_slug).first()
     if owner is None and legacy_mode == "open" and slugify(owner_slug) == owner_slug:
-        owner, _ = owner_create(name=owner_slug, slug=owner_slug, allow_secretless_registration=True)
+        try:
+            owner, _ = owner_create(name=owner_slug, slug=owner_slug, allow_secretless_registration=True)
+        except DomainError:
+            # Another device of this new owner registered at the same moment and created it.
+            owner = Owner.objects.get(slug=owner_slug)
     if owner is None:
         if not secret:
             raise AuthenticationFailed(SECRET_HEADER_HINT)
@@ -197,10 +203,12 @@ def device_register(
         if device.owner_id != owner.pk:
             # A secret of one owner must not take over another owner's device.
             raise Conflict("This MAC address is registered to another owner; an admin can move the device.")
+        if not device.is_active:
+            # Firmware registers at every boot: reactivating here would undo the admin's decision.
+            raise PermissionDenied("This device is deactivated; an admin can reactivate it.")
         for field, value in metadata.items():
             setattr(device, field, value)
         device.key_digest = credential_digest(device_key)
-        device.is_active = True
         device.save()
     event = _event_record(kind=DeviceEvent.Kind.REGISTERED, device=device, is_new=is_new)
     transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))

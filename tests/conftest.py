@@ -2,10 +2,13 @@
 pyproject.toml for the addresses); only third-party services are faked, and pytest-socket
 refuses every connection that does not go to this machine."""
 
+import importlib
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from devices.models import MeasurementType
 from tests.factories import OwnerFactory, UserFactory, register_device
 
 
@@ -14,6 +17,37 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction", marker.args[0] if marker.args else False):
+        return True
+    return "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+
+
+@pytest.fixture(autouse=True)
+def _seeded_measurement_types(request):
+    """The measurement types a fresh database has, which a migration seeds: a transactional
+    test empties every table when it ends, and with --reuse-db the next run starts empty too."""
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+    elif request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        return
+    if MeasurementType.objects.exists():
+        return
+    seed = importlib.import_module("devices.migrations.0002_measurement_types")
+    MeasurementType.objects.bulk_create(
+        [MeasurementType(slug=slug, name=name, unit=unit) for slug, name, unit in seed.MEASUREMENT_TYPES]
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Factories set a password for every user; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -41,10 +75,18 @@ def device_client(device):
 
 @pytest.fixture
 def staff_user():
-    return UserFactory(is_staff=True, permissions=["devices.view_device", "devices.change_device",
-                                                   "devices.delete_device", "devices.view_owner",
-                                                   "devices.add_owner", "devices.change_owner",
-                                                   "devices.change_deviceconfig"])
+    return UserFactory(
+        is_staff=True,
+        permissions=[
+            "devices.view_device",
+            "devices.change_device",
+            "devices.delete_device",
+            "devices.view_owner",
+            "devices.add_owner",
+            "devices.change_owner",
+            "devices.change_deviceconfig",
+        ],
+    )
 
 
 @pytest.fixture

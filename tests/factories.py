@@ -55,9 +55,16 @@ def measurement_type(slug: str = "temperature") -> MeasurementType:
     return mtype
 
 
-def register_device(*, owner: Owner, mac_address: str | None = None, measurement_type_slug: str = "temperature",
-                    city: str = "Berlin", latitude: float = 52.52, longitude: float = 13.405,
-                    sensor_model: str = "DHT22"):
+def register_device(
+    *,
+    owner: Owner,
+    mac_address: str | None = None,
+    measurement_type_slug: str = "temperature",
+    city: str = "Berlin",
+    latitude: float = 52.52,
+    longitude: float = 13.405,
+    sensor_model: str = "DHT22",
+):
     """Register a device through the service; `device.key` holds its raw device key."""
     registration = services.device_register(
         mac_address=mac_address or next_mac(),
@@ -71,3 +78,18 @@ def register_device(*, owner: Owner, mac_address: str | None = None, measurement
     device = registration.device
     device.key = registration.device_key
     return device
+
+
+def registration_payload(*, owner: Owner | str, **overrides) -> dict:
+    """The JSON body a device sends to POST /api/v1/devices/register/ (a fresh MAC unless given)."""
+    payload = {
+        "mac_address": next_mac(),
+        "owner": owner if isinstance(owner, str) else owner.slug,
+        "measurement_type": "temperature",
+        "city": "Berlin",
+        "latitude": 52.52,
+        "longitude": 13.405,
+        "sensor_model": "DHT22",
+    }
+    payload.update(overrides)
+    return payload

@@ -1,9 +1,13 @@
 import math
+import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices import identity
 from devices.models import SEND_INTERVAL_MAX, SEND_INTERVAL_MIN, Device, MeasurementType, Owner
+
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -63,6 +67,11 @@ class RegistrationOutputSerializer(serializers.Serializer):
     config = ConfigSerializer()
 
 
+@extend_schema_field({"type": "string", "nullable": True, "description": "Username of who made the change."})
+class UsernameField(serializers.SlugRelatedField):
+    pass
+
+
 class ConfigUpdateInputSerializer(serializers.Serializer):
     send_interval = serializers.IntegerField(min_value=SEND_INTERVAL_MIN, max_value=SEND_INTERVAL_MAX)
     qos = serializers.ChoiceField(choices=[0, 1, 2])
@@ -77,7 +86,7 @@ class DeviceConfigOutputSerializer(serializers.Serializer):
     qos = serializers.IntegerField()
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    updated_by = UsernameField(slug_field="username", read_only=True)
     applied_version = serializers.IntegerField(allow_null=True)
     applied_at = serializers.DateTimeField(allow_null=True)
     is_applied = serializers.BooleanField()
@@ -97,9 +106,22 @@ class DeviceOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class SlugLookupField(serializers.SlugRelatedField):
+    """An object by its slug; anything that is not a slug is refused before the lookup (a NUL
+    character would otherwise reach PostgreSQL and fail there)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not SLUG.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:64])
+        return super().to_internal_value(data)
+
+
 class DeviceUpdateInputSerializer(LocationFieldsMixin):
-    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Owner.objects.all())
-    measurement_type = serializers.SlugRelatedField(slug_field="slug", queryset=MeasurementType.objects.all())
+    owner = SlugLookupField(queryset=Owner.objects.all())
+    measurement_type = SlugLookupField(queryset=MeasurementType.objects.all())
     sensor_model = serializers.CharField(max_length=100, allow_blank=True)
     height = FiniteFloatField(allow_null=True, required=False)
     is_active = serializers.BooleanField()

@@ -1,0 +1,88 @@
+"""Every error the hub answers is JSON with a clear message and the right status."""
+
+import pytest
+from django.core.exceptions import RequestDataTooBig
+from django.test import Client, RequestFactory
+from rest_framework.test import APIClient
+
+from config import errors
+from config.exception_handler import api_exception_handler
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/no/such/page/",
+        "/api/v1/nothing/",
+        "/api/v2/devices/",
+        "/static/missing.js",
+        "/api/v1/devices/0123456789abcdef/nothing/",
+    ],
+)
+def test_an_unknown_path_is_a_json_404(path):
+    response = Client().get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/devices/%00aaaaaaaaaaaaaaa/config/", "/api/v1/owners/%00/", "/device/%00", "/%00"]
+)
+def test_a_nul_character_in_the_path_is_a_json_400(path, staff_user):
+    client = APIClient()
+    client.force_authenticate(staff_user)
+
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The URL contains a NUL character."}
+
+
+def test_a_method_the_api_does_not_answer_is_a_json_405(admin_user):
+    client = APIClient()
+    client.force_authenticate(admin_user)
+
+    response = client.post("/api/v1/devices/")
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "POST" not allowed.'}
+
+
+def test_the_server_error_page_is_json():
+    response = errors.handler500(RequestFactory().get("/"))
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "payload"),
+    [
+        (errors.DomainError("Bad value.", field="qos"), 400, {"qos": ["Bad value."]}),
+        (errors.DomainError("Bad request."), 400, {"detail": "Bad request."}),
+        (errors.NotFound("Device not found."), 404, {"detail": "Device not found."}),
+        (errors.AuthenticationFailed("Send a key."), 401, {"detail": "Send a key."}),
+        (errors.PermissionDenied("Not yours."), 403, {"detail": "Not yours."}),
+        (errors.Conflict("Taken."), 409, {"detail": "Taken."}),
+        (RequestDataTooBig(), 413, {"detail": "Request body exceeds the size limit."}),
+    ],
+)
+def test_domain_errors_become_json_with_their_status(error, status, payload):
+    response = api_exception_handler(error, {})
+
+    assert response.status_code == status
+    assert response.data == payload
+
+
+def test_a_401_says_how_to_authenticate():
+    response = api_exception_handler(errors.AuthenticationFailed("Send a key."), {})
+
+    assert response["WWW-Authenticate"] == "Device"
+
+
+def test_an_unexpected_exception_is_left_to_the_500_handler():
+    assert api_exception_handler(ZeroDivisionError(), {}) is None

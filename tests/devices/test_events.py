@@ -1,0 +1,333 @@
+"""Device events: written to the outbox with the change, handed to a real Celery worker over
+the real Redis broker once the transaction commits, and pushed to staff on ``ws/events/``."""
+
+import base64
+import json
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.test import Client
+from django.utils import timezone
+from kombu import Connection
+
+from config.asgi import application
+from config.celery import app as celery_app
+from devices import services, tasks
+from devices.identity import InvalidMac
+from devices.models import DeviceEvent
+from tests.factories import OwnerFactory, UserFactory, measurement_type, register_device
+
+# How long to wait for the worker or the channel layer before a test fails (never a pass).
+DEADLINE_SECONDS = 20
+
+
+# ------------------------------------------------------------------------------------ outbox
+
+
+@pytest.mark.django_db
+def test_registration_writes_a_registered_event_to_the_outbox(owner):
+    device = register_device(owner=owner, city="Paris")
+
+    event = DeviceEvent.objects.get()
+    assert (event.kind, event.device, event.dispatched_at) == ("device.registered", device, None)
+    assert event.payload["device_id"] == device.device_id
+    assert event.payload["city"] == "Paris"
+    assert event.payload["is_new"] is True
+    # Events travel to other services: the device's credential never rides along.
+    assert device.key not in json.dumps(event.payload)
+    assert not any("key" in field for field in event.payload)
+
+
+@pytest.mark.django_db
+def test_a_config_change_writes_a_config_changed_event_to_the_outbox(device, staff_user):
+    services.config_update(device=device, send_interval=90, changed_by=staff_user)
+
+    event = DeviceEvent.objects.get(kind="device.config_changed")
+    assert event.payload["version"] == 2
+    assert event.payload["new"] == {"send_interval": 90, "qos": 1}
+    assert event.payload["source"] == "api"
+
+
+@pytest.mark.django_db
+def test_a_refused_registration_leaves_no_event(owner):
+    with pytest.raises(InvalidMac):
+        services.device_register(
+            mac_address="bad", owner=owner, measurement_type=measurement_type(), city="x", latitude=0, longitude=0
+        )
+
+    assert not DeviceEvent.objects.exists()
+
+
+# ------------------------------------------------------------------------------ the task queue
+
+
+def queued_tasks() -> list[tuple[str, list]]:
+    """(task name, args) of every message waiting in our queue on the real broker."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    found = []
+    with Connection(settings.CELERY_BROKER_URL) as conn:
+        client = conn.default_channel.client
+        for raw in client.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            body = json.loads(_decode_body(message))
+            found.append((message["headers"]["task"], body[0]))
+    return found
+
+
+def _decode_body(message: dict) -> str:
+    body = message["body"]
+    return base64.b64decode(body).decode() if message["properties"].get("body_encoding") == "base64" else body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatch_task_is_enqueued_only_after_the_transaction_commits(owner):
+    with transaction.atomic():
+        register_device(owner=owner)
+        event_id = str(DeviceEvent.objects.get().id)
+        assert queued_tasks() == []
+
+    assert queued_tasks() == [("devices.tasks.dispatch_device_event", [event_id])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_enqueues_nothing(owner):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        register_device(owner=owner)
+        raise RuntimeError("the surrounding work failed")
+
+    assert not DeviceEvent.objects.exists()
+    assert queued_tasks() == []
+
+
+class Arrivals(list):
+    """A list filled from the worker's thread, which a test can wait on."""
+
+    def __init__(self):
+        super().__init__()
+        self._changed = threading.Condition()
+
+    def add(self, item) -> None:
+        with self._changed:
+            self.append(item)
+            self._changed.notify_all()
+
+    def wait_for(self, count: int) -> list:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self) >= count, timeout=DEADLINE_SECONDS), list(self)
+        return list(self)
+
+
+@pytest.fixture
+def dispatched():
+    """Ids of the events the worker handed on, as the integrations layer will receive them."""
+    received = Arrivals()
+
+    def receiver(sender, event, **kwargs):
+        received.add(str(event.id))
+
+    tasks.device_event_dispatched.connect(receiver, weak=False, dispatch_uid="tests.dispatched")
+    yield received
+    tasks.device_event_dispatched.disconnect(dispatch_uid="tests.dispatched")
+
+
+@pytest.fixture
+def task_runs():
+    """(task name, return value) of every task the worker ran, in order."""
+    runs = Arrivals()
+
+    def record(sender, retval, **kwargs):
+        runs.add((sender.name, retval))
+
+    task_postrun.connect(record, weak=False, dispatch_uid="tests.task_runs")
+    yield runs
+    task_postrun.disconnect(dispatch_uid="tests.task_runs")
+
+
+@pytest.fixture
+def celery_worker(transactional_db, task_runs):
+    """A real worker, in a thread of this process, consuming our queue on the real broker."""
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING") as worker:
+        yield worker
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_hands_a_registration_on_once_and_marks_it_dispatched(celery_worker, dispatched, task_runs, owner):
+    register_device(owner=owner)
+    event = DeviceEvent.objects.get()
+
+    assert task_runs.wait_for(1) == [("devices.tasks.dispatch_device_event", True)]
+    assert dispatched == [str(event.id)]
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_config_change_is_handed_on_by_the_worker(celery_worker, dispatched, task_runs, owner):
+    device = register_device(owner=owner)
+    task_runs.wait_for(1)
+
+    services.config_update(device=device, qos=2)
+
+    changed = DeviceEvent.objects.get(kind="device.config_changed")
+    task_runs.wait_for(2)
+    assert dispatched[1:] == [str(changed.id)]
+    changed.refresh_from_db()
+    assert changed.dispatched_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatching_an_event_twice_hands_it_on_once(celery_worker, dispatched, task_runs, owner):
+    register_device(owner=owner)
+    event_id = str(DeviceEvent.objects.get().id)
+
+    tasks.dispatch_device_event.delay(event_id)
+    tasks.dispatch_device_event.delay(event_id)
+
+    assert [retval for _, retval in task_runs.wait_for(3)] == [True, False, False]
+    assert dispatched == [event_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_event_hand_it_on_once(owner, dispatched):
+    register_device(owner=owner)  # no worker runs: the enqueued hand-off just waits
+    event_id = str(DeviceEvent.objects.get().id)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(tasks.dispatch_device_event(event_id))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [False, True]
+    assert dispatched == [event_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_whose_hand_off_was_lost_are_enqueued_again(celery_worker, dispatched, task_runs, owner):
+    device = register_device(owner=owner)
+    task_runs.wait_for(1)
+    task_runs.clear()
+    dispatched.clear()
+    # Outbox rows nobody enqueued (the broker was down at commit time): one stale, one recent.
+    stale = DeviceEvent.objects.create(kind="device.registered", device=device, payload={"device_id": "x"})
+    DeviceEvent.objects.filter(pk=stale.pk).update(created_at=timezone.now() - tasks.REDISPATCH_AFTER * 2)
+    recent = DeviceEvent.objects.create(kind="device.registered", device=device, payload={"device_id": "y"})
+
+    tasks.redispatch_pending_events.delay()
+
+    assert task_runs.wait_for(2) == [
+        ("devices.tasks.redispatch_pending_events", 1),
+        ("devices.tasks.dispatch_device_event", True),
+    ]
+    assert dispatched == [str(stale.id)]
+    stale.refresh_from_db()
+    recent.refresh_from_db()
+    assert stale.dispatched_at is not None
+    assert recent.dispatched_at is None
+
+
+# ------------------------------------------------------------------------------ live websocket
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def events_socket(*, cookie: str | None = None, origin: str = "http://testserver") -> WebsocketCommunicator:
+    headers = [(b"origin", origin.encode()), (b"host", b"testserver")]
+    if cookie:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    return WebsocketCommunicator(application, "/ws/events/", headers=headers)
+
+
+@pytest.fixture
+async def async_db_connections_closed():
+    """The ORM calls of an async test run in asgiref's one shared thread, whose connection
+    outlives the test; close it, or the test database cannot be dropped at the end."""
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def staff_cookie(transactional_db):
+    return session_cookie(UserFactory(is_staff=True))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_staff_receive_registrations_and_config_changes_live(staff_cookie, async_db_connections_closed):
+    owner = await sync_to_async(OwnerFactory)()
+    socket = events_socket(cookie=staff_cookie)
+    connected, _ = await socket.connect(timeout=DEADLINE_SECONDS)
+    assert connected
+
+    device = await database_sync_to_async(register_device)(owner=owner)
+    registered = await socket.receive_json_from(timeout=DEADLINE_SECONDS)
+
+    assert registered["event"] == "device.registered"
+    assert registered["data"]["device_id"] == device.device_id
+    assert registered["data"]["owner"] == owner.slug
+    assert registered["data"]["is_new"] is True
+    assert set(registered) == {"event", "id", "at", "data"}
+
+    await database_sync_to_async(services.config_update)(device=device, send_interval=30)
+    changed = await socket.receive_json_from(timeout=DEADLINE_SECONDS)
+
+    assert changed["event"] == "device.config_changed"
+    assert changed["data"]["device_id"] == device.device_id
+    assert changed["data"]["new"] == {"send_interval": 30, "qos": 1}
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_feed_ignores_what_staff_send(staff_cookie, async_db_connections_closed):
+    socket = events_socket(cookie=staff_cookie)
+    assert (await socket.connect(timeout=DEADLINE_SECONDS))[0]
+
+    await socket.send_json_to({"event": "device.registered"})
+
+    assert await socket.receive_nothing()
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_user_who_is_not_staff_is_refused(async_db_connections_closed):
+    cookie = await sync_to_async(session_cookie)(await sync_to_async(UserFactory)())
+    socket = events_socket(cookie=cookie)
+
+    assert await socket.connect(timeout=DEADLINE_SECONDS) == (False, 4403)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("cookie", [None, "not-a-session"])
+async def test_anonymous_callers_are_refused(cookie, async_db_connections_closed):
+    socket = events_socket(cookie=cookie)
+
+    assert await socket.connect(timeout=DEADLINE_SECONDS) == (False, 4403)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_page_of_another_origin_can_not_open_the_feed(staff_cookie, async_db_connections_closed):
+    socket = events_socket(cookie=staff_cookie, origin="https://evil.example")
+
+    connected, _ = await socket.connect(timeout=DEADLINE_SECONDS)
+
+    assert not connected
