@@ -86,3 +86,11 @@ def test_a_401_says_how_to_authenticate():
 
 def test_an_unexpected_exception_is_left_to_the_500_handler():
     assert api_exception_handler(ZeroDivisionError(), {}) is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1/devices/register/", "/admin/login/", "/api/v1/webhooks/anything/"])
+def test_a_malformed_content_length_is_a_json_400_on_every_path(client, path):
+    response = client.post(path, data=b"{}", content_type="application/json", CONTENT_LENGTH="many")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid Content-Length header."}
