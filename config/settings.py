@@ -254,6 +254,9 @@ INTEGRATIONS_CACHE_STALE_SECONDS = env.int("INTEGRATIONS_CACHE_STALE_SECONDS", d
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 WEBHOOKS_BODY_MAX_BYTES = env.int("WEBHOOKS_BODY_MAX_BYTES", default=256 * 1024)
 WEBHOOKS_DEFAULT_TOLERANCE_SECONDS = env.int("WEBHOOKS_DEFAULT_TOLERANCE_SECONDS", default=300)
+# How long a web process trusts its copy of a receiving endpoint and its secrets (changes made
+# in the same process apply at once; 0 disables the copy).
+WEBHOOKS_ENDPOINT_CACHE_SECONDS = env.int("WEBHOOKS_ENDPOINT_CACHE_SECONDS", default=5)
 # Base URLs of the built-in integrations (from the environment only: whoever can change them
 # can send our tokens elsewhere). Tests point them at local fakes.
 INTEGRATIONS_TELEGRAM_API_URL = env.str("INTEGRATIONS_TELEGRAM_API_URL", default="https://api.telegram.org")

@@ -1,6 +1,11 @@
 """Reads of the webhooks feature, shared by the receiving view, the API, the admin and tasks."""
 
 import datetime as dt
+import time
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
@@ -20,17 +25,37 @@ def endpoint_list() -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.select_related("owner").prefetch_related("secrets")
 
 
+# Receiving endpoints, per process: the receiving URL is what third parties hammer, and two
+# queries per delivery cost more than verifying it. Changes made in this process clear it at
+# once (signals below); other processes see them within WEBHOOKS_ENDPOINT_CACHE_SECONDS.
+_receiving: dict[str, tuple[float, WebhookEndpoint]] = {}
+
+
 def endpoint_for_receiving(*, token: str) -> WebhookEndpoint:
-    """The active endpoint behind a receiving URL, with its active secrets in `active_secrets`
-    (two queries). Unknown and inactive endpoints look the same to the caller."""
+    """The active endpoint behind a receiving URL, with its active secrets in `active_secrets`.
+    Unknown and inactive endpoints look the same to the caller."""
+    now = time.monotonic()
+    cached = _receiving.get(token)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     endpoint = (
         WebhookEndpoint.objects.filter(token=token, is_active=True)
         .prefetch_related(Prefetch("secrets", queryset=secrets_active(), to_attr="active_secrets"))
         .first()
     )
     if endpoint is None:
+        _receiving.pop(token, None)
         raise NotFound("Webhook endpoint not found.")
+    ttl = settings.WEBHOOKS_ENDPOINT_CACHE_SECONDS
+    if ttl > 0:
+        _receiving[token] = (now + ttl, endpoint)
     return endpoint
+
+
+@receiver([post_save, post_delete], sender=WebhookEndpoint, dispatch_uid="webhooks.receiving_cache.endpoint")
+@receiver([post_save, post_delete], sender=WebhookSecret, dispatch_uid="webhooks.receiving_cache.secret")
+def receiving_cache_clear(**kwargs) -> None:
+    _receiving.clear()
 
 
 def endpoint_receive_url(*, endpoint: WebhookEndpoint, request: HttpRequest | None = None) -> str:

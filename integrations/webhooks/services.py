@@ -238,11 +238,17 @@ def _keys(*, endpoint: WebhookEndpoint, scheme: signatures.Scheme, now: dt.datet
     if stored is None:
         stored = list(selectors.secrets_active(at=now).filter(endpoint=endpoint))
     keys = []
+    # Decrypted once per cached endpoint (see selectors.endpoint_for_receiving), not per delivery.
+    decrypted = endpoint.__dict__.setdefault("_decrypted_keys", {})
     for secret in stored:
         if not secret.is_active_at(now):
             continue
+        if secret.pk in decrypted:
+            keys.append(decrypted[secret.pk])
+            continue
         try:
-            keys.append(scheme.key(secret_box.decrypt(secret.secret_encrypted)))
+            decrypted[secret.pk] = scheme.key(secret_box.decrypt(secret.secret_encrypted))
+            keys.append(decrypted[secret.pk])
         except secret_box.SecretUnreadable:
             logger.error("webhook secret unreadable", extra={"endpoint_id": endpoint.pk, "secret_id": secret.pk})
     if not keys:
