@@ -4,10 +4,9 @@ import datetime as dt
 import time
 
 from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-
-from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
