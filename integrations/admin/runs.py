@@ -4,6 +4,7 @@ by integration, status and trigger."""
 from django.contrib import admin
 
 from integrations.models import IntegrationRun
+from integrations.outbound.services import outbound_cache_clear
 from integrations.registry import registry
 
 
@@ -37,6 +38,7 @@ class IntegrationRunAdmin(admin.ModelAdmin):
         "error_code",
     )
     list_filter = (IntegrationFilter, "status", "trigger", "connection")
+    actions = ["clear_cached_answers"]
     search_fields = ("=id", "integration_id", "error_code", "owner__slug")
     date_hierarchy = "created_at"
     list_select_related = ("owner",)
@@ -66,3 +68,14 @@ class IntegrationRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Clear the cached answers of these runs' services", permissions=["clear_outbound_cache"])
+    def clear_cached_answers(self, request, queryset):
+        ids = queryset.order_by().values_list("integration_id", flat=True).distinct()
+        services = sorted({integration_id.split(".", 1)[0] for integration_id in ids})
+        for service in services:
+            outbound_cache_clear(integration=service)
+        self.message_user(request, f"Cleared the cached answers of: {', '.join(services)}.")
+
+    def has_clear_outbound_cache_permission(self, request):
+        return request.user.has_perm("integrations.clear_outbound_cache")

@@ -46,8 +46,10 @@ class OutboundCacheClearView(APIView):
     def post(self, request, integration_id: str):
         if not _INTEGRATION_ID.match(integration_id):
             raise DomainError("Invalid integration id.")
-        outbound_cache_clear(integration=integration_id)
-        return Response({"integration": integration_id, "cleared": True})
+        # Answers are cached per service: "openweathermap.current_weather" clears "openweathermap".
+        service = integration_id.split(".", 1)[0]
+        outbound_cache_clear(integration=service)
+        return Response({"integration": service, "cleared": True})
 
 
 class OutboundCacheClearAllView(APIView):

@@ -289,3 +289,31 @@ def test_a_malformed_integration_id_is_a_clear_400(clear_permission):
 
     assert response.status_code == 400
     assert response.json() == {"detail": "Invalid integration id."}
+
+
+@pytestmark_urls
+def test_a_catalog_id_clears_the_cache_of_its_service(client, weather_url, clear_permission):
+    weather(client, weather_url)
+    api = api_as(is_staff=True, permissions=["integrations.clear_outbound_cache"])
+
+    response = api.post("/api/v1/integrations/weather.current/cache/clear/")
+
+    assert response.json() == {"integration": "weather", "cleared": True}
+    assert weather(client, weather_url).source == "api"
+
+
+def test_the_runs_admin_clears_the_cache_of_the_selected_runs_services(client, weather_url, admin_client):
+    from integrations.models import IntegrationRun
+
+    weather(client, weather_url)
+    assert weather(client, weather_url).source == "cache"
+    run = IntegrationRun.objects.create(integration_id="weather.current", integration_version="1.0.0", trigger="api")
+
+    response = admin_client.post(
+        "/admin/integrations/integrationrun/",
+        {"action": "clear_cached_answers", "_selected_action": [str(run.pk)]},
+        follow=True,
+    )
+
+    assert "Cleared the cached answers of: weather." in response.content.decode()
+    assert weather(client, weather_url).source == "api"
