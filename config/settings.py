@@ -129,6 +129,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.tasks.redispatch_pending_events",
         "schedule": 60.0,
     },
+    "detect-offline-devices": {
+        "task": "devices.tasks.detect_offline_devices",
+        "schedule": 60.0,
+    },
     "redispatch-unprocessed-webhook-deliveries": {
         "task": "integrations.webhooks.tasks.redispatch_unprocessed_deliveries",
         "schedule": 60.0,
@@ -195,6 +199,12 @@ DEVICES_SECRET_ROTATION_GRACE_SECONDS = env.int(
 DEVICES_DELIVERY_CACHE_SECONDS = env.int("DEVICES_DELIVERY_CACHE_SECONDS", default=24 * 3600)
 # "Last seen" is written at most this often per device, to keep writes off the hot path.
 DEVICES_LAST_SEEN_RESOLUTION_SECONDS = env.int("DEVICES_LAST_SEEN_RESOLUTION_SECONDS", default=60)
+# A device silent for longer than max(this, DEVICES_OFFLINE_AFTER_INTERVALS × its send interval)
+# goes offline (device.offline event), and online again when it next calls in. 0 turns the
+# detection off: "seen" is any authenticated device call, so enable it where devices call in
+# at least that often.
+DEVICES_OFFLINE_AFTER_SECONDS = env.int("DEVICES_OFFLINE_AFTER_SECONDS", default=0)
+DEVICES_OFFLINE_AFTER_INTERVALS = env.int("DEVICES_OFFLINE_AFTER_INTERVALS", default=3)
 
 # Production hardening, in force whenever DEBUG is off.
 if not DEBUG:

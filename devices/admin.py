@@ -298,22 +298,25 @@ class DeviceAdmin(admin.ModelAdmin):
         "measurement_type",
         "sensor_model",
         "last_seen",
+        "is_online",
         "config_version",
         "config_applied",
         "is_active",
     )
     list_select_related = ("owner", "measurement_type", "config")
-    list_filter = ("owner", "measurement_type", "is_active", ConfigStatusFilter)
+    list_filter = ("owner", "measurement_type", "is_active", "is_online", ConfigStatusFilter)
     search_fields = ("device_id", "mac_address", "city")
     search_help_text = "Device id, MAC address (any notation) or city."
     # A second COUNT(*) over the whole fleet on every page view buys nothing.
     show_full_result_count = False
-    readonly_fields = ("device_id", "mac_address", "topics_display", "created_at", "updated_at", "last_seen")
+    readonly_fields = (
+        "device_id", "mac_address", "topics_display", "created_at", "updated_at", "last_seen", "is_online",
+    )
     fieldsets = (
         (None, {"fields": ("device_id", "mac_address", "owner", "measurement_type", "sensor_model", "is_active")}),
         ("Location", {"fields": ("city", "latitude", "longitude", "height")}),
         ("Topics", {"fields": ("topics_display",)}),
-        ("Timestamps", {"fields": ("created_at", "updated_at", "last_seen")}),
+        ("Timestamps", {"fields": ("created_at", "updated_at", "last_seen", "is_online")}),
     )
     inlines = (DeviceConfigInline, ConfigHistoryInline)
     actions = ("set_send_interval", "set_qos", "deactivate", "export_csv")

@@ -60,19 +60,28 @@ def _record_build(device_id: str) -> dict | None:
     }
 
 
-def delivery_record(device_id: str) -> dict | None:
-    """The cached delivery record of a device, or None if there is no such device."""
+def delivery_fetch(device_id: str) -> tuple[dict | None, bool]:
+    """The cached delivery record of a device (None if there is no such device), and whether the
+    device was marked seen within the last resolution: both in one cache round trip on a hit."""
     if len(device_id) != 16:
-        return None
-    key = _record_key(device_id)
-    record = cache.get(key)
+        return None, False
+    key, seen_key = _record_key(device_id), _seen_key(device_id)
+    found = cache.get_many([key, seen_key])
+    record = found.get(key)
     if record is None:
         record = _record_build(device_id)
         if record is None:
             cache.set(key, _MISSING, _NEGATIVE_CACHE_SECONDS)
-            return None
+            return None, False
         cache.set(key, record, settings.DEVICES_DELIVERY_CACHE_SECONDS)
-    return None if record == _MISSING else record
+    if record == _MISSING:
+        return None, False
+    return record, seen_key in found
+
+
+def delivery_record(device_id: str) -> dict | None:
+    """The cached delivery record of a device, or None if there is no such device."""
+    return delivery_fetch(device_id)[0]
 
 
 def delivery_invalidate(device_ids) -> None:
@@ -83,4 +92,7 @@ def device_seen(device_id: str) -> None:
     """Record that a device called in, writing to the database at most once per resolution."""
     resolution = settings.DEVICES_LAST_SEEN_RESOLUTION_SECONDS
     if cache.add(_seen_key(device_id), 1, resolution):
-        Device.objects.filter(device_id=device_id).update(last_seen=timezone.now())
+        if not Device.objects.filter(device_id=device_id, is_online=True).update(last_seen=timezone.now()):
+            from devices.services import device_mark_online  # services import this module
+
+            device_mark_online(device_id=device_id)

@@ -38,5 +38,6 @@ def _publish(event) -> None:
 
 @receiver(signals.device_registered, dispatch_uid="devices.events.registered")
 @receiver(signals.device_config_changed, dispatch_uid="devices.events.config_changed")
+@receiver(signals.device_status_changed, dispatch_uid="devices.events.status_changed")
 def publish_after_commit(sender, event, **kwargs):
     transaction.on_commit(lambda: _publish(event))

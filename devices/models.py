@@ -82,10 +82,19 @@ class Device(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_seen = models.DateTimeField(null=True, blank=True, editable=False)
+    is_online = models.BooleanField(
+        default=True, editable=False,
+        help_text="Cleared when the device stays silent too long (DEVICES_OFFLINE_AFTER_SECONDS).",
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "measurement_type"])]
+        indexes = [
+            models.Index(fields=["owner", "measurement_type"]),
+            # The offline detector scans online devices by how long they have been silent.
+            models.Index(fields=["last_seen"], name="devices_online_last_seen_idx",
+                         condition=models.Q(is_online=True)),
+        ]
 
     def __str__(self):
         return self.device_id
@@ -160,6 +169,8 @@ class DeviceEvent(models.Model):
     class Kind(models.TextChoices):
         REGISTERED = "device.registered"
         CONFIG_CHANGED = "device.config_changed"
+        OFFLINE = "device.offline"
+        ONLINE = "device.online"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -184,6 +184,7 @@ def device_register(
         "longitude": longitude,
         "sensor_model": sensor_model,
         "height": height,
+        "last_seen": timezone.now(),
     }
     device, is_new = Device.objects.select_for_update().get_or_create(
         mac_address=mac,
@@ -209,10 +210,14 @@ def device_register(
         for field, value in metadata.items():
             setattr(device, field, value)
         device.key_digest = credential_digest(device_key)
+        came_back_online = not device.is_online
+        device.is_online = True
         device.save()
     event = _event_record(kind=DeviceEvent.Kind.REGISTERED, device=device, is_new=is_new)
     transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
     signals.device_registered.send(sender=Device, device=device, event=event, is_new=is_new)
+    if not is_new and came_back_online:
+        _status_event(device, is_online=True)
     return Registration(device=device, device_key=device_key, is_new=is_new)
 
 
@@ -355,3 +360,57 @@ def devices_delete(*, device_ids: list[str]) -> int:
         _, deleted = Device.objects.filter(device_id__in=device_ids).delete()
         transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
     return deleted.get(Device._meta.label, 0)
+
+
+# ---------------------------------------------------------------------------------- status
+
+
+def _status_event(device: Device, *, is_online: bool) -> None:
+    kind = DeviceEvent.Kind.ONLINE if is_online else DeviceEvent.Kind.OFFLINE
+    extra = {"last_seen": device.last_seen.isoformat() if device.last_seen else None}
+    event = _event_record(kind=kind, device=device, **extra)
+    signals.device_status_changed.send(sender=Device, device=device, event=event, is_online=is_online)
+
+
+def device_mark_online(*, device_id: str) -> bool:
+    """A device that was offline called in: back online, with a device.online event. Returns
+    whether it changed (a single UPDATE when it was online already)."""
+    with transaction.atomic():
+        came_back = Device.objects.filter(device_id=device_id, is_online=False).update(
+            is_online=True, last_seen=timezone.now()
+        )
+        if not came_back:
+            return False
+        device = Device.objects.select_related("owner", "measurement_type").get(device_id=device_id)
+        _status_event(device, is_online=True)
+    return True
+
+
+def devices_mark_offline(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
+    """Devices silent for longer than their allowance go offline, each with a device.offline
+    event. The allowance is max(DEVICES_OFFLINE_AFTER_SECONDS, DEVICES_OFFLINE_AFTER_INTERVALS ×
+    send interval). Returns how many went offline; 0 when detection is off."""
+    minimum = settings.DEVICES_OFFLINE_AFTER_SECONDS
+    if minimum <= 0:
+        return 0
+    now = now or timezone.now()
+    candidates = (
+        Device.objects.filter(is_online=True, is_active=True, last_seen__lt=now - dt.timedelta(seconds=minimum))
+        .select_related("owner", "measurement_type", "config")
+        .order_by("last_seen")[:limit]
+    )
+    went_offline = 0
+    for device in candidates:
+        allowance = max(minimum, settings.DEVICES_OFFLINE_AFTER_INTERVALS * device.config.send_interval)
+        if device.last_seen >= now - dt.timedelta(seconds=allowance):
+            continue
+        with transaction.atomic():
+            # Only if it is still online and still silent: it may have called in meanwhile.
+            flipped = Device.objects.filter(
+                device_id=device.device_id, is_online=True, last_seen=device.last_seen
+            ).update(is_online=False)
+            if flipped:
+                device.is_online = False
+                _status_event(device, is_online=False)
+                went_offline += 1
+    return went_offline

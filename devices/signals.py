@@ -8,3 +8,5 @@ from django.dispatch import Signal
 device_registered = Signal()
 # kwargs: device, event (DeviceEvent), change (ConfigChange)
 device_config_changed = Signal()
+# kwargs: device, event (DeviceEvent), is_online
+device_status_changed = Signal()

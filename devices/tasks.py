@@ -6,6 +6,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from devices import services
 from devices.models import DeviceEvent
 
 logger = logging.getLogger(__name__)
@@ -46,3 +47,9 @@ def redispatch_pending_events(limit: int = 1000) -> int:
     for event_id in ids:
         dispatch_device_event.delay(str(event_id))
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def detect_offline_devices() -> int:
+    """Beat: devices silent for too long go offline (device.offline events)."""
+    return services.devices_mark_offline()

@@ -42,6 +42,7 @@ DEVICE_EVENT_FIELDS = {
     "old": {"send_interval": 60, "qos": 1},
     "new": {"send_interval": 30, "qos": 1},
     "source": "admin",
+    "last_seen": "2026-01-01T00:00:00+00:00",
 }
 WEBHOOK_EVENT_FIELDS = {
     "event": "webhook.received",

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from devices.models import MeasurementType
 from tests.factories import OwnerFactory, UserFactory, register_device
 
@@ -17,6 +18,13 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_task_queue():
+    """Each test starts with an empty task queue on the real broker (tasks enqueued by earlier
+    tests, or by an interrupted run, are never consumed unless a test starts a worker)."""
+    celery_app.control.purge()
 
 
 def _is_transactional(request) -> bool:

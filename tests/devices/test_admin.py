@@ -463,7 +463,7 @@ def test_export_csv_streams_every_selected_device(admin_client, owner):
             "18.4",
             "DHT22",
             "true",
-            "",
+            device.last_seen.isoformat(),
             "2",
             "1",
             "45",

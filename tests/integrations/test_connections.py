@@ -1,11 +1,13 @@
 """Connections: "when event X happens, run integration Y with config Z", without code."""
 
+import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 
 from devices import services as device_services
-from devices.models import DeviceEvent
+from devices.models import Device, DeviceEvent
 from devices.tasks import dispatch_device_event
 from integrations import connections
 from integrations.models import Connection, IntegrationRun
@@ -184,6 +186,21 @@ class TestMatching:
         self.dispatch(DeviceEvent.objects.get(device=device, kind="device.config_changed"))
 
         assert len(connection_runs(connection)) == 1
+
+    def test_a_device_going_offline_triggers_its_connections(self, owner, settings):
+        settings.DEVICES_OFFLINE_AFTER_SECONDS = 300
+        connection = make_connection(
+            event=Connection.Event.DEVICE_OFFLINE,
+            config_template={"chat_id": 1, "text": "{{ device_id }} silent since {{ last_seen }}"},
+        )
+        device = register_device(owner=owner)
+        Device.objects.filter(pk=device.pk).update(last_seen=timezone.now() - dt.timedelta(hours=1))
+        assert device_services.devices_mark_offline() == 1
+
+        self.dispatch(DeviceEvent.objects.get(device=device, kind="device.offline"))
+
+        (run,) = connection_runs(connection)
+        assert run.status == "queued"
 
     def test_a_template_the_event_cannot_fill_is_recorded_as_a_failed_run(self, owner):
         connection = make_connection(config_template={"chat_id": 1, "text": "{{ payload.nothing }}"})
