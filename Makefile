@@ -54,6 +54,7 @@ test: venv
 bench: venv
 	./scripts/services.sh
 	./bench/run.sh
+	./bench/run_integrations.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles bench/results

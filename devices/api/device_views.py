@@ -1,21 +1,30 @@
 """Endpoints the devices call. Kept lean: they are what a whole fleet hits after a power cut.
 
 Topics and config come from the cached delivery record (no database query on a cache hit);
-the device's key is checked against the digest in that same record.
+the device's key is checked against the digest in that same record, fetched in the same cache
+round trip as the device's "seen" mark. A GET by the device itself skips DRF's dispatch
+(`DeviceEndpoint.dispatch`); bench/README.md has the figures.
 """
 
+from django.http import HttpResponse, HttpResponseNotModified
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import ForcedAuthentication, Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import NotFound
+from config.errors import DomainError, NotFound
 from devices import delivery, selectors, services
 from devices.api import serializers
-from devices.api.authentication import ApiTokenAuthentication, DeviceKeyAuthentication, DevicePrincipal
+from devices.api.authentication import (
+    ApiTokenAuthentication,
+    DeviceKeyAuthentication,
+    DevicePrincipal,
+    device_authenticate,
+)
 from devices.api.permissions import CanChangeConfig, IsTheDevice, IsTheDeviceOrStaff
 from devices.models import ConfigChange
 
@@ -23,12 +32,61 @@ PROVISIONING_SECRET = OpenApiParameter(
     "X-Provisioning-Secret", str, OpenApiParameter.HEADER, required=False,
     description="The owner's provisioning secret (may be omitted only for owners that allow it).",
 )
+# Accept headers that DRF's negotiation would answer with JSON, the only format here (device
+# firmware sends none).
+_PLAIN_ACCEPT = {None, "*/*", "application/json"}
+_JSON = JSONRenderer()
 
 
 class DeviceEndpoint(APIView):
+    # An endpoint a device calls with its key; staff may read it too. (A docstring here would
+    # become the OpenAPI description of every endpoint without one.)
+
     authentication_classes = [DeviceKeyAuthentication, ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [IsTheDeviceOrStaff]
     renderer_classes = [JSONRenderer]
+
+    def dispatch(self, request, *args, **kwargs):
+        """A plain GET by the device itself (no query string, JSON acceptable) is what a whole
+        fleet sends after a power cut, so it skips DRF's per-request machinery: content
+        negotiation, permission and throttle checks, exception handling. It is answered only
+        once the device is known to be authenticated, by the same handler and finalisation as
+        DRF's, so with the same response; anything else, every error included, goes through DRF.
+        """
+        device = self._plain_get_by_the_device(request, kwargs["device_id"])
+        if device is None:
+            return super().dispatch(request, *args, **kwargs)
+        self.args, self.kwargs = args, kwargs
+        self.request = Request(
+            request,
+            authenticators=[ForcedAuthentication(device, None)],
+            parser_context={"view": self, "args": args, "kwargs": kwargs},
+        )
+        self.request.accepted_renderer = renderer = JSONRenderer()
+        self.request.accepted_media_type = renderer.media_type
+        self.headers = self.default_response_headers
+        _note_seen(device)
+        response = self.get(self.request, *args, **kwargs)
+        self.response = self.finalize_response(self.request, response, *args, **kwargs)
+        return self.response
+
+    def _plain_get_by_the_device(self, request, device_id: str) -> DevicePrincipal | None:
+        if (
+            request.method != "GET"
+            or not hasattr(self, "get")
+            or request.META.get("QUERY_STRING")
+            or request.META.get("HTTP_ACCEPT") not in _PLAIN_ACCEPT
+        ):
+            return None
+        try:
+            return device_authenticate(request, device_id)
+        except (exceptions.APIException, DomainError):
+            return None  # DRF answers with the error
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if isinstance(request.user, DevicePrincipal):
+            _note_seen(request.user)
 
     def delivery_record(self) -> dict:
         user = self.request.user
@@ -38,11 +96,6 @@ class DeviceEndpoint(APIView):
         if record is None:
             raise NotFound("Device not found.")
         return record
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if isinstance(request.user, DevicePrincipal):
-            delivery.device_seen(request.user.device_id)
 
 
 class DeviceRegisterView(APIView):
@@ -96,7 +149,7 @@ class DeviceRegisterView(APIView):
 class DeviceTopicsView(DeviceEndpoint):
     @extend_schema(tags=["device"], summary="MQTT topics of a device", responses=serializers.TopicsSerializer)
     def get(self, request, device_id):
-        return Response(self.delivery_record()["topics"])
+        return _json_response(self.delivery_record()["topics"])
 
 
 class DeviceConfigView(DeviceEndpoint):
@@ -117,8 +170,8 @@ class DeviceConfigView(DeviceEndpoint):
         record = self.delivery_record()
         etag = record["etag"]
         if etag in _etags(request.headers.get("If-None-Match", "")):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(record["config"], headers={"ETag": etag, "Cache-Control": "no-cache"})
+            return HttpResponseNotModified(headers={"ETag": etag})
+        return _json_response(record["config"], headers={"ETag": etag, "Cache-Control": "no-cache"})
 
     @extend_schema(
         tags=["management"], summary="Replace a device's config",
@@ -162,3 +215,14 @@ class DeviceConfigAppliedView(DeviceEndpoint):
 
 def _etags(header: str) -> set[str]:
     return {tag.strip() for tag in header.split(",") if tag.strip()} if header else set()
+
+
+def _json_response(data, headers: dict | None = None) -> HttpResponse:
+    """JSON exactly as DRF's renderer writes it, in a plain HttpResponse: these endpoints render
+    nothing else, and a DRF Response costs a template-response render on every request."""
+    return HttpResponse(_JSON.render(data), content_type=_JSON.media_type, headers=headers)
+
+
+def _note_seen(device: DevicePrincipal) -> None:
+    if not device.seen_recently:
+        delivery.device_seen(device.device_id)
