@@ -169,7 +169,7 @@ class DeviceConfigView(DeviceEndpoint):
     def get(self, request, device_id):
         record = self.delivery_record()
         etag = record["etag"]
-        if etag in _etags(request.headers.get("If-None-Match", "")):
+        if _none_match(request.headers.get("If-None-Match", ""), etag):
             return HttpResponseNotModified(headers={"ETag": etag})
         return _json_response(record["config"], headers={"ETag": etag, "Cache-Control": "no-cache"})
 
@@ -213,8 +213,13 @@ class DeviceConfigAppliedView(DeviceEndpoint):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _etags(header: str) -> set[str]:
-    return {tag.strip() for tag in header.split(",") if tag.strip()} if header else set()
+def _none_match(header: str, etag: str) -> bool:
+    """If-None-Match matches by weak comparison (RFC 9110): `*`, or any listed tag with its
+    `W/` prefix ignored — proxies that compress responses hand ETags back weakened."""
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags
 
 
 def _json_response(data, headers: dict | None = None) -> HttpResponse:
