@@ -192,9 +192,7 @@ DEVICES_LEGACY_API = env.str("DEVICES_LEGACY_API", default="known-owners")
 DEVICES_DEFAULT_SEND_INTERVAL = env.int("DEVICES_DEFAULT_SEND_INTERVAL", default=60)
 DEVICES_DEFAULT_QOS = env.int("DEVICES_DEFAULT_QOS", default=1)
 # How long a rotated-out provisioning secret keeps working, so a fleet can be re-flashed.
-DEVICES_SECRET_ROTATION_GRACE_SECONDS = env.int(
-    "DEVICES_SECRET_ROTATION_GRACE_SECONDS", default=7 * 24 * 3600
-)
+DEVICES_SECRET_ROTATION_GRACE_SECONDS = env.int("DEVICES_SECRET_ROTATION_GRACE_SECONDS", default=7 * 24 * 3600)
 # Hot-path cache of what a device fetches at boot; invalidated explicitly on every change.
 DEVICES_DELIVERY_CACHE_SECONDS = env.int("DEVICES_DELIVERY_CACHE_SECONDS", default=24 * 3600)
 # "Last seen" is written at most this often per device, to keep writes off the hot path.

@@ -310,7 +310,13 @@ class DeviceAdmin(admin.ModelAdmin):
     # A second COUNT(*) over the whole fleet on every page view buys nothing.
     show_full_result_count = False
     readonly_fields = (
-        "device_id", "mac_address", "topics_display", "created_at", "updated_at", "last_seen", "is_online",
+        "device_id",
+        "mac_address",
+        "topics_display",
+        "created_at",
+        "updated_at",
+        "last_seen",
+        "is_online",
     )
     fieldsets = (
         (None, {"fields": ("device_id", "mac_address", "owner", "measurement_type", "sensor_model", "is_active")}),

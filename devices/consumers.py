@@ -22,5 +22,6 @@ class DeviceEventsConsumer(AsyncJsonWebsocketConsumer):
         return
 
     async def device_event(self, message):
-        await self.send_json({"event": message["event"], "id": message["id"], "at": message["at"],
-                              "data": message["data"]})
+        await self.send_json(
+            {"event": message["event"], "id": message["id"], "at": message["at"], "data": message["data"]}
+        )

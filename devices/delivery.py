@@ -32,8 +32,16 @@ def _record_build(device_id: str) -> dict | None:
     device = (
         Device.objects.select_related("owner", "measurement_type", "config")
         .only(
-            "device_id", "city", "is_active", "key_digest", "owner__slug", "measurement_type__slug",
-            "config__send_interval", "config__qos", "config__version", "config__updated_at",
+            "device_id",
+            "city",
+            "is_active",
+            "key_digest",
+            "owner__slug",
+            "measurement_type__slug",
+            "config__send_interval",
+            "config__qos",
+            "config__version",
+            "config__updated_at",
         )
         .filter(device_id=device_id)
         .first()
@@ -42,8 +50,10 @@ def _record_build(device_id: str) -> dict | None:
         return None
     config = device.config
     base = topics.base_topic(
-        owner=device.owner.slug, city=device.city,
-        measurement_type=device.measurement_type.slug, device_id=device.device_id,
+        owner=device.owner.slug,
+        city=device.city,
+        measurement_type=device.measurement_type.slug,
+        device_id=device.device_id,
     )
     return {
         "device_id": device.device_id,

@@ -16,8 +16,13 @@ LIVE_GROUP = "device-events"
 
 
 def live_message(event) -> dict:
-    return {"type": "device.event", "event": event.kind, "id": str(event.id), "data": event.payload,
-            "at": event.created_at.isoformat()}
+    return {
+        "type": "device.event",
+        "event": event.kind,
+        "id": str(event.id),
+        "data": event.payload,
+        "at": event.created_at.isoformat(),
+    }
 
 
 def _publish(event) -> None:

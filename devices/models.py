@@ -28,7 +28,9 @@ class Owner(models.Model):
         "original course firmware, which sends none).",
     )
     default_send_interval = models.PositiveIntegerField(
-        null=True, blank=True, validators=send_interval_validators,
+        null=True,
+        blank=True,
+        validators=send_interval_validators,
         help_text="Send interval (s) for new devices of this owner; empty = the measurement type's.",
     )
     default_qos = models.PositiveSmallIntegerField(null=True, blank=True, choices=QOS_CHOICES)
@@ -51,9 +53,7 @@ class MeasurementType(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=100)
     unit = models.CharField(max_length=32, blank=True)
-    default_send_interval = models.PositiveIntegerField(
-        null=True, blank=True, validators=send_interval_validators
-    )
+    default_send_interval = models.PositiveIntegerField(null=True, blank=True, validators=send_interval_validators)
     default_qos = models.PositiveSmallIntegerField(null=True, blank=True, choices=QOS_CHOICES)
 
     class Meta:
@@ -65,7 +65,9 @@ class MeasurementType(models.Model):
 
 class Device(models.Model):
     device_id = models.CharField(
-        max_length=16, primary_key=True, editable=False,
+        max_length=16,
+        primary_key=True,
+        editable=False,
         help_text="First 16 hex characters of SHA-256 of the canonical MAC address.",
     )
     mac_address = models.CharField(max_length=17, unique=True, editable=False)
@@ -83,7 +85,8 @@ class Device(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_seen = models.DateTimeField(null=True, blank=True, editable=False)
     is_online = models.BooleanField(
-        default=True, editable=False,
+        default=True,
+        editable=False,
         help_text="Cleared when the device stays silent too long (DEVICES_OFFLINE_AFTER_SECONDS).",
     )
 
@@ -92,8 +95,7 @@ class Device(models.Model):
         indexes = [
             models.Index(fields=["owner", "measurement_type"]),
             # The offline detector scans online devices by how long they have been silent.
-            models.Index(fields=["last_seen"], name="devices_online_last_seen_idx",
-                         condition=models.Q(is_online=True)),
+            models.Index(fields=["last_seen"], name="devices_online_last_seen_idx", condition=models.Q(is_online=True)),
         ]
 
     def __str__(self):
@@ -102,8 +104,10 @@ class Device(models.Model):
     @property
     def base_topic(self) -> str:
         return topics.base_topic(
-            owner=self.owner.slug, city=self.city,
-            measurement_type=self.measurement_type.slug, device_id=self.device_id,
+            owner=self.owner.slug,
+            city=self.city,
+            measurement_type=self.measurement_type.slug,
+            device_id=self.device_id,
         )
 
     @property
@@ -118,7 +122,11 @@ class DeviceConfig(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
         related_name="+",
     )
     applied_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
@@ -182,8 +190,9 @@ class DeviceEvent(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["created_at"], name="devices_event_pending_idx",
-                         condition=models.Q(dispatched_at__isnull=True)),
+            models.Index(
+                fields=["created_at"], name="devices_event_pending_idx", condition=models.Q(dispatched_at__isnull=True)
+            ),
         ]
 
     def __str__(self):

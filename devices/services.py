@@ -66,15 +66,17 @@ def owner_rotate_secret(*, owner: Owner) -> str:
     secret = credential_generate()
     now = timezone.now()
     owner.previous_secret_digest = owner.provisioning_secret_digest
-    owner.previous_secret_valid_until = now + dt.timedelta(
-        seconds=settings.DEVICES_SECRET_ROTATION_GRACE_SECONDS
-    )
+    owner.previous_secret_valid_until = now + dt.timedelta(seconds=settings.DEVICES_SECRET_ROTATION_GRACE_SECONDS)
     owner.provisioning_secret_digest = credential_digest(secret)
     owner.secret_rotated_at = now
-    owner.save(update_fields=[
-        "previous_secret_digest", "previous_secret_valid_until", "provisioning_secret_digest",
-        "secret_rotated_at",
-    ])
+    owner.save(
+        update_fields=[
+            "previous_secret_digest",
+            "previous_secret_valid_until",
+            "provisioning_secret_digest",
+            "secret_rotated_at",
+        ]
+    )
     return secret
 
 
@@ -136,9 +138,7 @@ def _config_defaults(owner: Owner, mtype: MeasurementType) -> dict:
         "send_interval": owner.default_send_interval
         or mtype.default_send_interval
         or settings.DEVICES_DEFAULT_SEND_INTERVAL,
-        "qos": next(
-            q for q in (owner.default_qos, mtype.default_qos, settings.DEVICES_DEFAULT_QOS) if q is not None
-        ),
+        "qos": next(q for q in (owner.default_qos, mtype.default_qos, settings.DEVICES_DEFAULT_QOS) if q is not None),
     }
 
 
@@ -309,7 +309,11 @@ def config_update(
         device=device, version=config.version, changed_by=config.updated_by, source=source, old=old, new=new
     )
     event = _event_record(
-        kind=DeviceEvent.Kind.CONFIG_CHANGED, device=device, version=config.version, old=old, new=new,
+        kind=DeviceEvent.Kind.CONFIG_CHANGED,
+        device=device,
+        version=config.version,
+        old=old,
+        new=new,
         source=source,
     )
     transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
@@ -318,7 +322,11 @@ def config_update(
 
 
 def configs_bulk_update(
-    *, device_ids: list[str], send_interval: int | None = None, qos: int | None = None, changed_by=None,
+    *,
+    device_ids: list[str],
+    send_interval: int | None = None,
+    qos: int | None = None,
+    changed_by=None,
     source: str = ConfigChange.Source.BULK,
 ) -> int:
     """Apply one change to many devices, each through `config_update` (history, events, cache).
@@ -328,9 +336,7 @@ def configs_bulk_update(
     _config_validate(send_interval=send_interval, qos=qos)
     changed = 0
     with transaction.atomic():
-        devices = Device.objects.select_related("owner", "measurement_type", "config").filter(
-            device_id__in=device_ids
-        )
+        devices = Device.objects.select_related("owner", "measurement_type", "config").filter(device_id__in=device_ids)
         for device in devices.iterator(chunk_size=500):
             version_before = device.config.version
             config = config_update(

@@ -23,9 +23,11 @@ def dispatch_device_event(event_id: str) -> bool:
     """Hand one outbox event on, exactly once: the row lock keeps a retried or duplicated
     task from handing it on twice."""
     with transaction.atomic():
-        event = DeviceEvent.objects.select_for_update(skip_locked=True).filter(
-            id=event_id, dispatched_at__isnull=True
-        ).first()
+        event = (
+            DeviceEvent.objects.select_for_update(skip_locked=True)
+            .filter(id=event_id, dispatched_at__isnull=True)
+            .first()
+        )
         if event is None:
             return False
         device_event_dispatched.send(sender=DeviceEvent, event=event)

@@ -100,9 +100,15 @@ def credential_resolve(*, provider: str, owner=None, required: bool = False) -> 
         credential.secret_encrypted, what=f"The secret of credential #{credential.pk} ({credential.provider})"
     )
     return ResolvedCredential(
-        id=credential.pk, provider=credential.provider, owner_id=credential.owner_id, strategy=credential.strategy,
-        api_key_in=credential.api_key_in, api_key_name=credential.api_key_name, username=credential.username,
-        needs_attention=credential.needs_attention, secret=secret,
+        id=credential.pk,
+        provider=credential.provider,
+        owner_id=credential.owner_id,
+        strategy=credential.strategy,
+        api_key_in=credential.api_key_in,
+        api_key_name=credential.api_key_name,
+        username=credential.username,
+        needs_attention=credential.needs_attention,
+        secret=secret,
     )
 
 

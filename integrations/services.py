@@ -34,7 +34,8 @@ def settings_sync_known() -> int:
     rows = {row.key: row for row in Setting.objects.filter(key__in=list(specs))}
     missing = [
         Setting(key=spec.key, type=spec.type, description=spec.description, is_secret=spec.secret)
-        for key, spec in specs.items() if key not in rows
+        for key, spec in specs.items()
+        if key not in rows
     ]
     changed = 0
     if missing:
@@ -200,12 +201,21 @@ def credential_create(
 ) -> Credential:
     credential_validate(strategy=strategy, api_key_in=api_key_in, api_key_name=api_key_name, username=username)
     _secret_check(secret)
-    fields = _credential_fields_normalize({
-        "provider": provider, "owner": owner, "name": name, "strategy": strategy,
-        "api_key_in": api_key_in, "api_key_name": api_key_name, "username": username,
-    })
+    fields = _credential_fields_normalize(
+        {
+            "provider": provider,
+            "owner": owner,
+            "name": name,
+            "strategy": strategy,
+            "api_key_in": api_key_in,
+            "api_key_name": api_key_name,
+            "username": username,
+        }
+    )
     credential = Credential(
-        **fields, secret_encrypted=crypto.encrypt(secret), secret_changed_at=timezone.now(),
+        **fields,
+        secret_encrypted=crypto.encrypt(secret),
+        secret_changed_at=timezone.now(),
         updated_by=_user_or_none(updated_by),
     )
     try:
@@ -236,12 +246,18 @@ def credential_update(*, credential: Credential, secret: str | None = None, upda
         for field, value in changes.items():
             setattr(credential, field, value)
         credential_validate(
-            strategy=credential.strategy, api_key_in=credential.api_key_in,
-            api_key_name=credential.api_key_name, username=credential.username,
+            strategy=credential.strategy,
+            api_key_in=credential.api_key_in,
+            api_key_name=credential.api_key_name,
+            username=credential.username,
         )
         fields = _credential_fields_normalize(
-            {"strategy": credential.strategy, "api_key_in": credential.api_key_in,
-             "api_key_name": credential.api_key_name, "username": credential.username}
+            {
+                "strategy": credential.strategy,
+                "api_key_in": credential.api_key_in,
+                "api_key_name": credential.api_key_name,
+                "username": credential.username,
+            }
         )
         for field, value in fields.items():
             setattr(credential, field, value)

@@ -97,7 +97,8 @@ def register_setting(
 
 register_setting("TELEGRAM_BOT_TOKEN", type="secret", description="Telegram Bot API token from @BotFather.")
 register_setting(
-    "TELEGRAM_WEBHOOK_SECRET", type="secret",
+    "TELEGRAM_WEBHOOK_SECRET",
+    type="secret",
     description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with every webhook call.",
 )
 register_setting("WEBIM_ACCOUNT_URL", type="url", description="Base URL of the Webim account, e.g. https://x.webim.ru.")
@@ -336,6 +337,7 @@ store = SettingsStore()
 
 
 # ----------------------------------------------------------------------------------- reads
+
 
 def _get(in_memory: "SettingsStore", key: str, default: Any) -> Any:
     spec = KNOWN_SETTINGS.get(key)

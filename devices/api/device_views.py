@@ -29,7 +29,10 @@ from devices.api.permissions import CanChangeConfig, IsTheDevice, IsTheDeviceOrS
 from devices.models import ConfigChange
 
 PROVISIONING_SECRET = OpenApiParameter(
-    "X-Provisioning-Secret", str, OpenApiParameter.HEADER, required=False,
+    "X-Provisioning-Secret",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="The owner's provisioning secret (may be omitted only for owners that allow it).",
 )
 # Accept headers that DRF's negotiation would answer with JSON, the only format here (device
@@ -174,15 +177,19 @@ class DeviceConfigView(DeviceEndpoint):
         return _json_response(record["config"], headers={"ETag": etag, "Cache-Control": "no-cache"})
 
     @extend_schema(
-        tags=["management"], summary="Replace a device's config",
-        request=serializers.ConfigUpdateInputSerializer, responses=serializers.DeviceConfigOutputSerializer,
+        tags=["management"],
+        summary="Replace a device's config",
+        request=serializers.ConfigUpdateInputSerializer,
+        responses=serializers.DeviceConfigOutputSerializer,
     )
     def put(self, request, device_id):
         return self._update(request, device_id, partial=False)
 
     @extend_schema(
-        tags=["management"], summary="Change part of a device's config",
-        request=serializers.ConfigUpdateInputSerializer, responses=serializers.DeviceConfigOutputSerializer,
+        tags=["management"],
+        summary="Change part of a device's config",
+        request=serializers.ConfigUpdateInputSerializer,
+        responses=serializers.DeviceConfigOutputSerializer,
     )
     def patch(self, request, device_id):
         return self._update(request, device_id, partial=True)
@@ -203,8 +210,10 @@ class DeviceConfigAppliedView(DeviceEndpoint):
     permission_classes = [IsTheDevice]
 
     @extend_schema(
-        tags=["device"], summary="Report the config version applied after reboot",
-        request=serializers.ConfigAppliedInputSerializer, responses={204: None},
+        tags=["device"],
+        summary="Report the config version applied after reboot",
+        request=serializers.ConfigAppliedInputSerializer,
+        responses={204: None},
     )
     def post(self, request, device_id):
         data = serializers.ConfigAppliedInputSerializer(data=request.data)

@@ -22,8 +22,10 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        tags=["management"], summary="Get an API token for a user",
-        request=serializers.TokenInputSerializer, responses={201: serializers.TokenOutputSerializer},
+        tags=["management"],
+        summary="Get an API token for a user",
+        request=serializers.TokenInputSerializer,
+        responses={201: serializers.TokenOutputSerializer},
     )
     def post(self, request):
         data = serializers.TokenInputSerializer(data=request.data)
@@ -36,7 +38,10 @@ class TokenView(APIView):
 
 
 class OwnerViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = serializers.OwnerSerializer
@@ -66,8 +71,9 @@ class OwnerViewSet(
         owner = self.get_object()
         secret = services.owner_rotate_secret(owner=owner)
         owner.refresh_from_db()
-        return Response({"provisioning_secret": secret,
-                         "previous_secret_valid_until": owner.previous_secret_valid_until})
+        return Response(
+            {"provisioning_secret": secret, "previous_secret_valid_until": owner.previous_secret_valid_until}
+        )
 
 
 class DeviceFilter(django_filters.FilterSet):
@@ -85,7 +91,10 @@ class DeviceFilter(django_filters.FilterSet):
 
 
 class DeviceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = serializers.DeviceOutputSerializer
@@ -98,8 +107,11 @@ class DeviceViewSet(
     def get_queryset(self):
         return selectors.device_list().select_related("config__updated_by")
 
-    @extend_schema(tags=["management"], request=serializers.DeviceUpdateInputSerializer,
-                   responses=serializers.DeviceOutputSerializer)
+    @extend_schema(
+        tags=["management"],
+        request=serializers.DeviceUpdateInputSerializer,
+        responses=serializers.DeviceOutputSerializer,
+    )
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         device = self.get_object()

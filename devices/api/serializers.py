@@ -101,8 +101,21 @@ class DeviceOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Device
         fields = [
-            "device_id", "mac_address", "owner", "measurement_type", "sensor_model", "city", "latitude",
-            "longitude", "height", "is_active", "created_at", "updated_at", "last_seen", "topics", "config",
+            "device_id",
+            "mac_address",
+            "owner",
+            "measurement_type",
+            "sensor_model",
+            "city",
+            "latitude",
+            "longitude",
+            "height",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "last_seen",
+            "topics",
+            "config",
         ]
 
 
@@ -131,8 +144,13 @@ class OwnerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Owner
         fields = [
-            "name", "slug", "allow_secretless_registration", "default_send_interval", "default_qos",
-            "created_at", "secret_rotated_at",
+            "name",
+            "slug",
+            "allow_secretless_registration",
+            "default_send_interval",
+            "default_qos",
+            "created_at",
+            "secret_rotated_at",
         ]
         read_only_fields = ["created_at", "secret_rotated_at"]
         extra_kwargs = {"slug": {"required": False}}

@@ -40,9 +40,9 @@ class CredentialForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
-            self.fields["secret"].help_text = (
-                "Leave empty to keep the stored secret. A new secret clears the needs-attention flag."
-            )
+            self.fields[
+                "secret"
+            ].help_text = "Leave empty to keep the stored secret. A new secret clears the needs-attention flag."
 
     def clean(self):
         cleaned = super().clean()
@@ -51,8 +51,10 @@ class CredentialForm(forms.ModelForm):
             self.add_error("secret", "Enter the secret.")
         try:
             services.credential_validate(
-                strategy=cleaned.get("strategy", ""), api_key_in=cleaned.get("api_key_in", ""),
-                api_key_name=cleaned.get("api_key_name", ""), username=cleaned.get("username", ""),
+                strategy=cleaned.get("strategy", ""),
+                api_key_in=cleaned.get("api_key_in", ""),
+                api_key_name=cleaned.get("api_key_name", ""),
+                username=cleaned.get("username", ""),
             )
         except DomainError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.detail)
@@ -80,8 +82,15 @@ class ScopeFilter(admin.SimpleListFilter):
 class CredentialAdmin(admin.ModelAdmin):
     form = CredentialForm
     list_display = (
-        "provider", "scope", "name", "strategy", "secret_shown", "needs_attention", "attention_reason",
-        "attention_at", "updated_at",
+        "provider",
+        "scope",
+        "name",
+        "strategy",
+        "secret_shown",
+        "needs_attention",
+        "attention_reason",
+        "attention_at",
+        "updated_at",
     )
     list_filter = ("needs_attention", ScopeFilter, "strategy", "provider")
     list_select_related = ("owner",)
@@ -97,16 +106,30 @@ class CredentialAdmin(admin.ModelAdmin):
         if obj is None:
             return (*EDITABLE_FIELDS, "secret")
         return (
-            *EDITABLE_FIELDS, "secret_shown", "secret", "secret_changed_at", "needs_attention", "attention_reason",
-            "attention_at", "created_at", "updated_at", "updated_by",
+            *EDITABLE_FIELDS,
+            "secret_shown",
+            "secret",
+            "secret_changed_at",
+            "needs_attention",
+            "attention_reason",
+            "attention_at",
+            "created_at",
+            "updated_at",
+            "updated_by",
         )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
         return (
-            "secret_shown", "secret_changed_at", "needs_attention", "attention_reason", "attention_at",
-            "created_at", "updated_at", "updated_by",
+            "secret_shown",
+            "secret_changed_at",
+            "needs_attention",
+            "attention_reason",
+            "attention_at",
+            "created_at",
+            "updated_at",
+            "updated_by",
         )
 
     @admin.display(description="owner", ordering="owner__slug")

@@ -32,7 +32,8 @@ def _is_secret(setting: Setting, type_: str) -> bool:
 class SettingForm(forms.ModelForm):
     value_input = forms.CharField(label="Value", required=False, strip=False)
     clear_value = forms.BooleanField(
-        label="Remove the stored value", required=False,
+        label="Remove the stored value",
+        required=False,
         help_text="The environment variable of the same name, then the declared default, apply again.",
     )
 
@@ -57,15 +58,19 @@ class SettingForm(forms.ModelForm):
             field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
             field.help_text = (
                 "Stored encrypted and never shown again. Leave empty to keep the stored value."
-                if setting.has_value else "Stored encrypted and never shown again."
+                if setting.has_value
+                else "Stored encrypted and never shown again."
             )
             return
         if type_ == "json":
             field.widget = forms.Textarea(attrs={"rows": 6, "cols": 80})
         field.initial = setting.value if setting.has_value else ""
         field.help_text = {
-            "int": "A whole number.", "float": "A number.", "bool": "true or false (yes/no, on/off, 1/0).",
-            "url": "An http(s) URL.", "json": "A JSON value.",
+            "int": "A whole number.",
+            "float": "A number.",
+            "bool": "true or false (yes/no, on/off, 1/0).",
+            "url": "An http(s) URL.",
+            "json": "A JSON value.",
         }.get(type_, "") + " Empty = no stored value."
 
     def clean(self):
@@ -130,8 +135,17 @@ class SettingAdmin(admin.ModelAdmin):
         if obj is None:
             return ("key", "type", "is_secret", "description", "value_input")
         return (
-            "key", "type", "is_secret", "description", "value_shown", "source_shown", "default_shown",
-            "value_input", "clear_value", "updated_at", "updated_by",
+            "key",
+            "type",
+            "is_secret",
+            "description",
+            "value_shown",
+            "source_shown",
+            "default_shown",
+            "value_input",
+            "clear_value",
+            "updated_at",
+            "updated_by",
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -182,15 +196,20 @@ class SettingAdmin(admin.ModelAdmin):
         if change:
             editable_description = obj.key not in settings_store.KNOWN_SETTINGS
             setting = services.setting_update(
-                setting=obj, value=form.new_value, updated_by=request.user,
+                setting=obj,
+                value=form.new_value,
+                updated_by=request.user,
                 description=form.cleaned_data.get("description") if editable_description else None,
             )
         else:
             value = None if form.new_value is services.UNCHANGED else form.new_value
             setting = services.setting_create(
-                key=form.cleaned_data["key"], type=form.cleaned_data["type"],
+                key=form.cleaned_data["key"],
+                type=form.cleaned_data["type"],
                 description=form.cleaned_data.get("description", ""),
-                is_secret=form.cleaned_data.get("is_secret", False), value=value, updated_by=request.user,
+                is_secret=form.cleaned_data.get("is_secret", False),
+                value=value,
+                updated_by=request.user,
             )
         _copy_fields(obj, setting)
 

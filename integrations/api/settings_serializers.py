@@ -24,8 +24,17 @@ class IntegrationSettingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Setting
         fields = [
-            "key", "type", "description", "is_secret", "is_known", "value", "source", "error", "default",
-            "updated_at", "updated_by",
+            "key",
+            "type",
+            "description",
+            "is_secret",
+            "is_known",
+            "value",
+            "source",
+            "error",
+            "default",
+            "updated_at",
+            "updated_by",
         ]
 
     def _state(self, obj: Setting) -> settings_store.SettingPublicState:
@@ -66,7 +75,7 @@ class IntegrationSettingValueInputSerializer(serializers.Serializer):
     value = serializers.JSONField(
         allow_null=True,
         help_text="The new value, as a JSON value of the setting's type (a string is also read as text: "
-        "\"42\", \"yes\"); null removes the stored value, so the environment or the default applies. "
+        '"42", "yes"); null removes the stored value, so the environment or the default applies. '
         "Write-only for secrets.",
     )
 
@@ -78,8 +87,21 @@ class IntegrationCredentialSerializer(serializers.ModelSerializer):
     class Meta:
         model = Credential
         fields = [
-            "id", "provider", "owner", "name", "strategy", "api_key_in", "api_key_name", "username", "secret",
-            "secret_changed_at", "needs_attention", "attention_reason", "attention_at", "created_at", "updated_at",
+            "id",
+            "provider",
+            "owner",
+            "name",
+            "strategy",
+            "api_key_in",
+            "api_key_name",
+            "username",
+            "secret",
+            "secret_changed_at",
+            "needs_attention",
+            "attention_reason",
+            "attention_at",
+            "created_at",
+            "updated_at",
         ]
 
     def get_secret(self, obj: Credential) -> str | None:
@@ -91,26 +113,40 @@ class IntegrationCredentialSerializer(serializers.ModelSerializer):
 
 class IntegrationCredentialInputSerializer(serializers.Serializer):
     provider = serializers.RegexField(
-        PROVIDER_PATTERN, max_length=64, help_text="Provider id, e.g. openweathermap, github, telegram.",
+        PROVIDER_PATTERN,
+        max_length=64,
+        help_text="Provider id, e.g. openweathermap, github, telegram.",
         error_messages={"invalid": "Use lower-case letters, digits, '.', '_' or '-'."},
     )
     owner = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Owner.objects.all(), allow_null=True, required=False, default=None,
+        slug_field="slug",
+        queryset=Owner.objects.all(),
+        allow_null=True,
+        required=False,
+        default=None,
         help_text="The owner's slug; null = the global default.",
     )
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     strategy = serializers.ChoiceField(choices=Credential.Strategy.choices)
     api_key_in = serializers.ChoiceField(
-        choices=Credential.Placement.choices, required=False, allow_blank=True, default="",
+        choices=Credential.Placement.choices,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="API key strategy: where the key goes.",
     )
     api_key_name = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default="",
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="API key strategy: the header or query parameter name, e.g. X-API-Key or appid.",
     )
     username = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     secret = serializers.CharField(
-        write_only=True, required=False, max_length=settings_store.VALUE_MAX_LENGTH,
+        write_only=True,
+        required=False,
+        max_length=settings_store.VALUE_MAX_LENGTH,
         style={"input_type": "password"},
         help_text="API key, token or password; required on creation, omit it to keep the stored one.",
     )

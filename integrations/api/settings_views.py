@@ -85,8 +85,12 @@ class CanChangeCredential(permissions.BasePermission):
 
 @extend_schema(tags=["integrations"])
 class IntegrationCredentialViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, viewsets.GenericViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Provider credentials per owner (null owner = global default); secrets write-only, masked."""
 

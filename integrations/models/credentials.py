@@ -25,22 +25,32 @@ class Credential(models.Model):
         QUERY = "query", "query parameter"
 
     provider = models.CharField(
-        max_length=64, db_index=True,
+        max_length=64,
+        db_index=True,
         validators=[RegexValidator(PROVIDER_PATTERN, "Use lower-case letters, digits, '.', '_' or '-'.")],
         help_text="Provider id, e.g. openweathermap, github, telegram.",
     )
     owner = models.ForeignKey(
-        "devices.Owner", null=True, blank=True, on_delete=models.CASCADE, related_name="integration_credentials",
+        "devices.Owner",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="integration_credentials",
         help_text="Empty = the global default for every owner without its own credential.",
     )
     name = models.CharField(max_length=100, blank=True, help_text="A label for people, e.g. which account.")
     strategy = models.CharField(max_length=16, choices=Strategy.choices)
     api_key_in = models.CharField(
-        "API key goes in", max_length=8, choices=Placement.choices, blank=True,
+        "API key goes in",
+        max_length=8,
+        choices=Placement.choices,
+        blank=True,
         help_text="API key strategy only.",
     )
     api_key_name = models.CharField(
-        "API key header / parameter name", max_length=100, blank=True,
+        "API key header / parameter name",
+        max_length=100,
+        blank=True,
         help_text="API key strategy only, e.g. X-API-Key (header) or appid (query parameter).",
     )
     username = models.CharField(max_length=200, blank=True, help_text="Basic auth only.")
@@ -54,7 +64,11 @@ class Credential(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
         related_name="+",
     )
 
@@ -63,12 +77,15 @@ class Credential(models.Model):
         verbose_name = "integration credential"
         constraints = [
             models.UniqueConstraint(
-                fields=["provider", "owner"], name="integrations_credential_one_per_owner",
+                fields=["provider", "owner"],
+                name="integrations_credential_one_per_owner",
                 violation_error_message="This owner already has a credential for this provider.",
             ),
             # NULLs are distinct in a plain unique constraint: one global default per provider.
             models.UniqueConstraint(
-                fields=["provider"], condition=models.Q(owner__isnull=True), name="integrations_credential_one_global",
+                fields=["provider"],
+                condition=models.Q(owner__isnull=True),
+                name="integrations_credential_one_global",
                 violation_error_message="There is already a global credential for this provider.",
             ),
         ]

@@ -56,7 +56,11 @@ class IntegrationRun(models.Model):
     source = models.CharField(max_length=8, blank=True, help_text="api or cache: where a read's answer came from.")
     result_summary = models.JSONField(default=dict, blank=True)
     connection = models.ForeignKey(
-        "integrations.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs",
+        "integrations.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
         help_text="The connection that triggered the run.",
     )
     event_key = models.CharField(
@@ -70,7 +74,8 @@ class IntegrationRun(models.Model):
         constraints = [
             # A redelivered event task must not run a connection twice.
             models.UniqueConstraint(
-                fields=["connection", "event_key"], condition=models.Q(connection__isnull=False),
+                fields=["connection", "event_key"],
+                condition=models.Q(connection__isnull=False),
                 name="integrations_run_once_per_connection_event",
             )
         ]

@@ -26,7 +26,8 @@ class Setting(models.Model):
         SECRET = "secret", "secret text"
 
     key = models.CharField(
-        max_length=100, unique=True,
+        max_length=100,
+        unique=True,
         validators=[RegexValidator(SETTING_KEY_PATTERN, "Use upper-case letters, digits and underscores.")],
         help_text="Also the name of the environment variable used when no value is stored.",
     )
@@ -40,7 +41,11 @@ class Setting(models.Model):
     value_encrypted = models.TextField(blank=True, default="", editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
         related_name="+",
     )
 

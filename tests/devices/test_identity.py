@@ -24,8 +24,17 @@ def test_every_common_notation_is_one_canonical_mac(notation):
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "zz:cf:7f:0a:0b:0c", "5e:cf:7f:0a:0b", "5e:cf:7f:0a:0b:0c:0d", "5e:cf-7f:0a:0b:0c",
-            "5ecf7f0a0b0", "123:cf:7f:0a:0b:0c", "5e::7f:0a:0b:0c"],
+    "bad",
+    [
+        "",
+        "zz:cf:7f:0a:0b:0c",
+        "5e:cf:7f:0a:0b",
+        "5e:cf:7f:0a:0b:0c:0d",
+        "5e:cf-7f:0a:0b:0c",
+        "5ecf7f0a0b0",
+        "123:cf:7f:0a:0b:0c",
+        "5e::7f:0a:0b:0c",
+    ],
 )
 def test_malformed_macs_are_rejected(bad):
     with pytest.raises(InvalidMac):

@@ -26,7 +26,12 @@ OWNER_KEY = "owner-openweathermap-key-0002"
 
 def api_key_credential(*, owner=None, secret=GLOBAL_KEY, provider="openweathermap", placement="query"):
     return services.credential_create(
-        provider=provider, owner=owner, strategy="api_key", api_key_in=placement, api_key_name="appid", secret=secret,
+        provider=provider,
+        owner=owner,
+        strategy="api_key",
+        api_key_in=placement,
+        api_key_name="appid",
+        secret=secret,
     )
 
 
@@ -110,10 +115,14 @@ def test_a_resolved_credential_never_shows_its_secret_when_printed():
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"strategy": "api_key", "api_key_in": "header", "api_key_name": "X-API-Key"},
-         {"headers": {"X-API-Key": "s3cret-value"}}),
-        ({"strategy": "api_key", "api_key_in": "query", "api_key_name": "appid"},
-         {"params": {"appid": "s3cret-value"}}),
+        (
+            {"strategy": "api_key", "api_key_in": "header", "api_key_name": "X-API-Key"},
+            {"headers": {"X-API-Key": "s3cret-value"}},
+        ),
+        (
+            {"strategy": "api_key", "api_key_in": "query", "api_key_name": "appid"},
+            {"params": {"appid": "s3cret-value"}},
+        ),
         ({"strategy": "bearer"}, {"headers": {"Authorization": "Bearer s3cret-value"}}),
         ({"strategy": "basic", "username": "bridge"}, {"auth": ("bridge", "s3cret-value")}),
     ],
@@ -131,7 +140,9 @@ def test_apply_keeps_the_callers_headers_and_params():
     applied = credential_resolve(provider="openweathermap").apply(request)
 
     assert applied == {
-        "params": {"q": "Berlin", "appid": GLOBAL_KEY}, "headers": {"Accept": "application/json"}, "timeout": 5,
+        "params": {"q": "Berlin", "appid": GLOBAL_KEY},
+        "headers": {"Accept": "application/json"},
+        "timeout": 5,
     }
     assert request["params"] == {"q": "Berlin"}  # the caller's dict is not modified
 
@@ -139,14 +150,21 @@ def test_apply_keeps_the_callers_headers_and_params():
 @pytest.mark.parametrize(
     ("fields", "check"),
     [
-        ({"strategy": "api_key", "api_key_in": "header", "api_key_name": "X-API-Key"},
-         lambda request: request.headers["X-API-Key"] == "wire-s3cret"),
-        ({"strategy": "api_key", "api_key_in": "query", "api_key_name": "appid"},
-         lambda request: request.args["appid"] == "wire-s3cret" and request.args["q"] == "Berlin"),
+        (
+            {"strategy": "api_key", "api_key_in": "header", "api_key_name": "X-API-Key"},
+            lambda request: request.headers["X-API-Key"] == "wire-s3cret",
+        ),
+        (
+            {"strategy": "api_key", "api_key_in": "query", "api_key_name": "appid"},
+            lambda request: request.args["appid"] == "wire-s3cret" and request.args["q"] == "Berlin",
+        ),
         ({"strategy": "bearer"}, lambda request: request.headers["Authorization"] == "Bearer wire-s3cret"),
-        ({"strategy": "basic", "username": "bridge"},
-         lambda request: request.headers["Authorization"]
-         == "Basic " + base64.b64encode(b"bridge:wire-s3cret").decode()),
+        (
+            {"strategy": "basic", "username": "bridge"},
+            lambda request: (
+                request.headers["Authorization"] == "Basic " + base64.b64encode(b"bridge:wire-s3cret").decode()
+            ),
+        ),
     ],
 )
 def test_an_httpx_request_carries_the_credential_on_the_wire(httpserver, fields, check):
@@ -194,10 +212,16 @@ def test_a_credential_secret_survives_key_rotation():
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"strategy": "api_key", "api_key_in": "", "api_key_name": "appid"}, "api_key_in",
-         "Say where the API key goes: header or query."),
-        ({"strategy": "api_key", "api_key_in": "header", "api_key_name": "X API Key"}, "api_key_name",
-         "The API key name must be an HTTP header name (e.g. X-API-Key)."),
+        (
+            {"strategy": "api_key", "api_key_in": "", "api_key_name": "appid"},
+            "api_key_in",
+            "Say where the API key goes: header or query.",
+        ),
+        (
+            {"strategy": "api_key", "api_key_in": "header", "api_key_name": "X API Key"},
+            "api_key_name",
+            "The API key name must be an HTTP header name (e.g. X-API-Key).",
+        ),
         ({"strategy": "basic", "username": ""}, "username", "Basic auth needs a username without ':'."),
         ({"strategy": "oauth"}, "strategy", "Strategy must be one of api_key, bearer, basic."),
     ],
@@ -212,7 +236,12 @@ def test_a_credential_missing_what_its_strategy_needs_is_refused(fields, field, 
 
 def test_fields_a_strategy_does_not_use_are_not_kept():
     credential = services.credential_create(
-        provider="example", strategy="bearer", secret="tok", api_key_in="query", api_key_name="appid", username="x",
+        provider="example",
+        strategy="bearer",
+        secret="tok",
+        api_key_in="query",
+        api_key_name="appid",
+        username="x",
     )
 
     assert (credential.api_key_in, credential.api_key_name, credential.username) == ("", "", "")

@@ -99,19 +99,31 @@ def test_a_non_secret_value_is_edited_in_clear(admin_client):
 
 
 def test_a_setting_not_declared_in_code_can_be_added(admin_client):
-    response = admin_client.post(reverse("admin:integrations_setting_add"), {
-        "key": "OPS_CHAT_ID", "type": "int", "description": "Telegram chat of the ops team",
-        "value_input": "-100123", "_save": "Save",
-    })
+    response = admin_client.post(
+        reverse("admin:integrations_setting_add"),
+        {
+            "key": "OPS_CHAT_ID",
+            "type": "int",
+            "description": "Telegram chat of the ops team",
+            "value_input": "-100123",
+            "_save": "Save",
+        },
+    )
 
     assert response.status_code == 302
     assert setting_get("OPS_CHAT_ID") == -100123
 
 
 def test_a_declared_setting_cannot_be_added_twice(admin_client):
-    response = admin_client.post(reverse("admin:integrations_setting_add"), {
-        "key": "GITHUB_TOKEN", "type": "secret", "value_input": "x", "_save": "Save",
-    })
+    response = admin_client.post(
+        reverse("admin:integrations_setting_add"),
+        {
+            "key": "GITHUB_TOKEN",
+            "type": "secret",
+            "value_input": "x",
+            "_save": "Save",
+        },
+    )
 
     assert response.status_code == 200
     assert "GITHUB_TOKEN is declared in code and already listed" in response.content.decode()
@@ -122,9 +134,13 @@ def test_the_action_removes_stored_values(admin_client, monkeypatch):
     services.setting_set(key="WEBIM_ACCOUNT_URL", value="https://db.webim.ru")
     setting = Setting.objects.get(key="WEBIM_ACCOUNT_URL")
 
-    admin_client.post(reverse("admin:integrations_setting_changelist"), {
-        "action": "remove_stored_values", "_selected_action": [setting.pk],
-    })
+    admin_client.post(
+        reverse("admin:integrations_setting_changelist"),
+        {
+            "action": "remove_stored_values",
+            "_selected_action": [setting.pk],
+        },
+    )
 
     assert setting_get("WEBIM_ACCOUNT_URL") == "https://env.webim.ru"
 
@@ -166,9 +182,13 @@ def test_the_action_clears_the_needs_attention_flag(admin_client):
     credential = services.credential_create(provider="github", strategy="bearer", secret=API_KEY)
     credential_mark_needs_attention(credential, reason="HTTP 403")
 
-    admin_client.post(reverse("admin:integrations_credential_changelist"), {
-        "action": "clear_attention", "_selected_action": [credential.pk],
-    })
+    admin_client.post(
+        reverse("admin:integrations_credential_changelist"),
+        {
+            "action": "clear_attention",
+            "_selected_action": [credential.pk],
+        },
+    )
 
     credential.refresh_from_db()
     assert not credential.needs_attention
@@ -178,10 +198,18 @@ def test_a_credential_is_added_in_the_admin_with_its_secret_encrypted(admin_clie
     caplog.set_level(logging.DEBUG)
     owner = OwnerFactory()
 
-    response = admin_client.post(reverse("admin:integrations_credential_add"), {
-        "provider": "openweathermap", "owner": owner.pk, "strategy": "api_key", "api_key_in": "query",
-        "api_key_name": "appid", "secret": API_KEY, "_save": "Save",
-    })
+    response = admin_client.post(
+        reverse("admin:integrations_credential_add"),
+        {
+            "provider": "openweathermap",
+            "owner": owner.pk,
+            "strategy": "api_key",
+            "api_key_in": "query",
+            "api_key_name": "appid",
+            "secret": API_KEY,
+            "_save": "Save",
+        },
+    )
 
     assert response.status_code == 302
     assert credential_resolve(provider="openweathermap", owner=owner).secret == API_KEY
@@ -190,9 +218,16 @@ def test_a_credential_is_added_in_the_admin_with_its_secret_encrypted(admin_clie
 
 
 def test_a_credential_without_a_secret_or_with_missing_strategy_fields_is_a_form_error(admin_client):
-    response = admin_client.post(reverse("admin:integrations_credential_add"), {
-        "provider": "example", "strategy": "api_key", "api_key_in": "header", "api_key_name": "", "_save": "Save",
-    })
+    response = admin_client.post(
+        reverse("admin:integrations_credential_add"),
+        {
+            "provider": "example",
+            "strategy": "api_key",
+            "api_key_in": "header",
+            "api_key_name": "",
+            "_save": "Save",
+        },
+    )
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -221,9 +256,15 @@ def test_editing_a_credential_never_shows_its_secret_and_an_empty_input_keeps_it
 def test_a_second_global_credential_is_a_form_error(admin_client):
     services.credential_create(provider="github", strategy="bearer", secret=API_KEY)
 
-    response = admin_client.post(reverse("admin:integrations_credential_add"), {
-        "provider": "github", "strategy": "bearer", "secret": "another", "_save": "Save",
-    })
+    response = admin_client.post(
+        reverse("admin:integrations_credential_add"),
+        {
+            "provider": "github",
+            "strategy": "bearer",
+            "secret": "another",
+            "_save": "Save",
+        },
+    )
 
     assert response.status_code == 200
     assert "There is already a global credential for this provider." in response.content.decode()

@@ -32,8 +32,12 @@ def viewer():
 @pytest.fixture
 def editor():
     return client_for(
-        "integrations.view_setting", "integrations.change_setting", "integrations.view_credential",
-        "integrations.add_credential", "integrations.change_credential", "integrations.delete_credential",
+        "integrations.view_setting",
+        "integrations.change_setting",
+        "integrations.view_credential",
+        "integrations.add_credential",
+        "integrations.change_credential",
+        "integrations.delete_credential",
     )
 
 
@@ -50,9 +54,17 @@ def test_the_list_shows_every_declared_setting_before_any_value_is_stored(viewer
     assert response.status_code == 200
     token = by_key(response)["TELEGRAM_BOT_TOKEN"]
     assert token == {
-        "key": "TELEGRAM_BOT_TOKEN", "type": "secret", "description": "Telegram Bot API token from @BotFather.",
-        "is_secret": True, "is_known": True, "value": None, "source": None, "error": None, "default": None,
-        "updated_at": token["updated_at"], "updated_by": None,
+        "key": "TELEGRAM_BOT_TOKEN",
+        "type": "secret",
+        "description": "Telegram Bot API token from @BotFather.",
+        "is_secret": True,
+        "is_known": True,
+        "value": None,
+        "source": None,
+        "error": None,
+        "default": None,
+        "updated_at": token["updated_at"],
+        "updated_by": None,
     }
 
 
@@ -164,17 +176,28 @@ def test_settings_cannot_be_created_or_deleted_through_the_api(admin_user):
 
 def test_a_credential_is_created_with_its_secret_write_only_and_masked(editor):
     owner = OwnerFactory(slug="acme")
-    response = editor.post(CREDENTIALS_URL, {
-        "provider": "openweathermap", "owner": "acme", "strategy": "api_key", "api_key_in": "query",
-        "api_key_name": "appid", "secret": API_KEY,
-    }, format="json")
+    response = editor.post(
+        CREDENTIALS_URL,
+        {
+            "provider": "openweathermap",
+            "owner": "acme",
+            "strategy": "api_key",
+            "api_key_in": "query",
+            "api_key_name": "appid",
+            "secret": API_KEY,
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     body = response.json()
     assert API_KEY not in response.content.decode()
     assert body["secret"] == "••••••9876"
     assert (body["provider"], body["owner"], body["strategy"], body["needs_attention"]) == (
-        "openweathermap", "acme", "api_key", False
+        "openweathermap",
+        "acme",
+        "api_key",
+        False,
     )
     assert credential_resolve(provider="openweathermap", owner=owner).secret == API_KEY
     for listed in (editor.get(CREDENTIALS_URL), editor.get(f"{CREDENTIALS_URL}{body['id']}/")):
@@ -185,13 +208,19 @@ def test_a_credential_is_created_with_its_secret_write_only_and_masked(editor):
     ("payload", "errors"),
     [
         ({"provider": "github", "strategy": "bearer"}, {"secret": ["Enter the secret (API key, token or password)."]}),
-        ({"provider": "github", "strategy": "api_key", "api_key_in": "header", "secret": "x"},
-         {"api_key_name": ["The API key name must be an HTTP header name (e.g. X-API-Key)."]}),
-        ({"provider": "GitHub!", "strategy": "bearer", "secret": "x"},
-         {"provider": ["Use lower-case letters, digits, '.', '_' or '-'."]}),
+        (
+            {"provider": "github", "strategy": "api_key", "api_key_in": "header", "secret": "x"},
+            {"api_key_name": ["The API key name must be an HTTP header name (e.g. X-API-Key)."]},
+        ),
+        (
+            {"provider": "GitHub!", "strategy": "bearer", "secret": "x"},
+            {"provider": ["Use lower-case letters, digits, '.', '_' or '-'."]},
+        ),
         ({"provider": "github", "strategy": "oauth", "secret": "x"}, {"strategy": ['"oauth" is not a valid choice.']}),
-        ({"provider": "github", "strategy": "bearer", "secret": "x", "owner": "nobody"},
-         {"owner": ["Object with slug=nobody does not exist."]}),
+        (
+            {"provider": "github", "strategy": "bearer", "secret": "x", "owner": "nobody"},
+            {"owner": ["Object with slug=nobody does not exist."]},
+        ),
     ],
 )
 def test_a_bad_credential_is_a_field_error(editor, payload, errors):
@@ -223,7 +252,9 @@ def test_an_update_without_a_secret_keeps_it_and_a_new_secret_clears_the_flag(ed
 
     response = editor.patch(url, {"secret": "ghp_new_token_value"}, format="json")
     assert (response.status_code, response.json()["needs_attention"], response.json()["attention_reason"]) == (
-        200, False, ""
+        200,
+        False,
+        "",
     )
     assert "ghp_new_token_value" not in response.content.decode()
     assert credential_resolve(provider="github").secret == "ghp_new_token_value"
@@ -279,8 +310,9 @@ def test_secrets_sent_through_the_api_never_reach_the_logs(editor, caplog):
     caplog.set_level(logging.DEBUG)
 
     editor.put(f"{SETTINGS_URL}TELEGRAM_BOT_TOKEN/", {"value": BOT_TOKEN}, format="json")
-    created = editor.post(CREDENTIALS_URL, {"provider": "github", "strategy": "bearer", "secret": API_KEY},
-                          format="json")
+    created = editor.post(
+        CREDENTIALS_URL, {"provider": "github", "strategy": "bearer", "secret": API_KEY}, format="json"
+    )
     editor.patch(f"{CREDENTIALS_URL}{created.json()['id']}/", {"secret": API_KEY + "-2"}, format="json")
     editor.post(CREDENTIALS_URL, {"provider": "github", "strategy": "bearer", "secret": API_KEY}, format="json")
 

@@ -81,8 +81,11 @@ def test_a_value_is_parsed_into_its_type(type_, raw, expected):
         ("bool", "maybe", "K must be true or false (or yes/no, on/off, 1/0), got 'maybe'."),
         ("url", "ftp://example.com", "K must be an http(s) URL, got 'ftp://example.com'."),
         ("url", "not a url", "K must be an http(s) URL, got 'not a url'."),
-        ("json", "{bad",
-         "K must be valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)."),
+        (
+            "json",
+            "{bad",
+            "K must be valid JSON (Expecting property name enclosed in double quotes at line 1 column 2).",
+        ),
         ("str", 12, "K must be text, got '12'."),
         ("secret", "", "K must not be empty."),
     ],
@@ -104,7 +107,13 @@ def test_the_error_about_a_secret_value_never_repeats_it():
 
 
 def test_a_value_is_stored_as_text_and_reads_back_the_same():
-    for type_, value in [("int", 42), ("float", 0.1), ("bool", True), ("json", {"a": [1, None]}), ("url", "https://x.webim.ru")]:
+    for type_, value in [
+        ("int", 42),
+        ("float", 0.1),
+        ("bool", True),
+        ("json", {"a": [1, None]}),
+        ("url", "https://x.webim.ru"),
+    ]:
         text = settings_store.value_to_text(type_, value)
         assert isinstance(text, str)
         assert value_clean(type_, text) == value
@@ -121,9 +130,10 @@ def test_a_module_can_declare_a_setting_and_declaring_it_again_identically_is_ha
     spec = known_setting("WEATHER_UNITS", type="str", description="metric or imperial", default="metric")
 
     assert settings_store.KNOWN_SETTINGS["WEATHER_UNITS"] == spec
-    assert settings_store.register_setting(
-        "WEATHER_UNITS", type="str", description="metric or imperial", default="metric"
-    ) == spec
+    assert (
+        settings_store.register_setting("WEATHER_UNITS", type="str", description="metric or imperial", default="metric")
+        == spec
+    )
 
 
 def test_declaring_a_setting_twice_differently_is_refused(known_setting):
@@ -165,7 +175,10 @@ def test_every_declared_setting_gets_a_row_so_the_admin_lists_it_before_a_value_
     assert created == len(settings_store.KNOWN_SETTINGS)
     row = Setting.objects.get(key="WEATHER_CACHE_SECONDS")
     assert (row.type, row.description, row.is_secret, row.has_value) == (
-        "int", "How long a forecast is reused.", False, False
+        "int",
+        "How long a forecast is reused.",
+        False,
+        False,
     )
     assert Setting.objects.get(key="TELEGRAM_BOT_TOKEN").is_secret
     assert services.settings_sync_known() == 0
@@ -481,7 +494,11 @@ def test_a_change_reaches_a_separate_running_process_without_a_restart():
     }
     reader = subprocess.Popen(
         [sys.executable, "-c", _READER, "OPS_CHAT_ID", "TELEGRAM_BOT_TOKEN"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
         cwd=settings.BASE_DIR,
     )
     try:
@@ -503,4 +520,3 @@ def test_a_change_reaches_a_separate_running_process_without_a_restart():
 def test_the_refresh_interval_comes_from_the_settings():
     with override_settings(INTEGRATIONS_SETTINGS_REFRESH_SECONDS=7.5):
         assert settings_store.SettingsStore().refresh_seconds == 7.5
-
