@@ -9,6 +9,7 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 def credential_generate(*, nbytes: int = 32) -> str:
@@ -16,6 +17,8 @@ def credential_generate(*, nbytes: int = 32) -> str:
 
 
 def credential_digest(raw: str) -> str:
+    if not settings.CREDENTIAL_HASH_KEY:
+        raise ImproperlyConfigured("SECRET_KEY (or CREDENTIAL_HASH_KEY) must be set when DEBUG is off.")
     key = settings.CREDENTIAL_HASH_KEY.encode()
     return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()
 
