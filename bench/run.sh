@@ -35,32 +35,15 @@ mkdir -p "$RUN_DIR"
 ln -sfn "$(basename "$RUN_DIR")" bench/results/latest
 
 # The hub's production settings (config/settings.py, config/gunicorn.conf.py).
-export DEBUG=0
-SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')
-INTEGRATIONS_ENCRYPTION_KEYS=$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
-export SECRET_KEY INTEGRATIONS_ENCRYPTION_KEYS
-export ALLOWED_HOSTS=127.0.0.1,localhost
-export DATABASE_URL=${PG_ADMIN_URL%/*}/$DB_NAME
-export REDIS_URL=$REDIS_DB_URL CELERY_BROKER_URL=$REDIS_DB_URL
-export CELERY_TASK_DEFAULT_QUEUE=sb-bench CACHE_KEY_PREFIX=sb-bench CHANNELS_PREFIX=sb-bench
-export LOG_LEVEL=WARNING
+source bench/lib.sh
+production_env sb-bench
 # Each device's last_seen is written once per resolution: here in the cold pass of (b). With the
 # default minute, the marks would expire in the middle of a later run, and some random share of
 # those writes would land in whichever run that is.
 export DEVICES_LAST_SEEN_RESOLUTION_SECONDS=3600
-export PROMETHEUS_MULTIPROC_DIR=$PWD/$RUN_DIR/prometheus
-mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-export GUNICORN_BIND=127.0.0.1:$PORT
-export PGOPTIONS="-c client_min_messages=warning"
 BASE_URL=http://127.0.0.1:$PORT
 
-log() { printf '\n== %s\n' "$*"; }
-
-if ! command -v wrk >/dev/null 2>&1; then
-  log "installing wrk"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
+ensure_wrk
 
 server_pid=""
 stop_server() {

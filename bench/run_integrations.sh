@@ -35,32 +35,15 @@ mkdir -p "$RUN_DIR"
 ln -sfn "$(basename "$RUN_DIR")" bench/results/integrations-latest
 
 # The hub's production settings (config/settings.py, config/gunicorn.conf.py).
-export DEBUG=0
-SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')
-INTEGRATIONS_ENCRYPTION_KEYS=$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
-export SECRET_KEY INTEGRATIONS_ENCRYPTION_KEYS
-export ALLOWED_HOSTS=127.0.0.1,localhost
-export DATABASE_URL=${PG_ADMIN_URL%/*}/$DB_NAME
-export REDIS_URL=$REDIS_DB_URL CELERY_BROKER_URL=$REDIS_DB_URL
-export CELERY_TASK_DEFAULT_QUEUE=sb-benchint CACHE_KEY_PREFIX=sb-benchint CHANNELS_PREFIX=sb-benchint
-export LOG_LEVEL=WARNING
-export PROMETHEUS_MULTIPROC_DIR=$PWD/$RUN_DIR/prometheus
-mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-export GUNICORN_BIND=127.0.0.1:$PORT
-export PGOPTIONS="-c client_min_messages=warning"
+source bench/lib.sh
+production_env sb-benchint
 # The weather integration talks to the fake, with a key from the environment, publicly.
 FAKE_URL=http://127.0.0.1:$FAKE_PORT
 export INTEGRATIONS_OPENWEATHERMAP_API_URL=$FAKE_URL OPENWEATHERMAP_API_KEY=bench-not-a-real-key WEATHER_API_PUBLIC=1
 BASE_URL=http://127.0.0.1:$PORT
 
-log() { printf '\n== %s\n' "$*"; }
-
 ./scripts/services.sh >/dev/null
-if ! command -v wrk >/dev/null 2>&1; then
-  log "installing wrk"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
+ensure_wrk
 
 pids=()
 stop_pid() {

@@ -1,5 +1,7 @@
 """Fixtures of the integrations tests."""
 
+import socket
+
 import pytest
 
 from integrations import crypto, settings_store
@@ -34,3 +36,23 @@ def known_setting():
 def _fast_password_hashing(settings):
     # Users are created by the dozen here; the production hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Local stand-ins for a service that is down: shared by the outbound, provider and registry tests.
+@pytest.fixture
+def refused_base_url():
+    """A local port nobody listens on: every connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_base_url():
+    """A server that accepts connections and never answers: every read times out."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()

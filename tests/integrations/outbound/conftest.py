@@ -5,8 +5,6 @@ and timeouts); Redis and the cache are the real ones. Waiting is injected: the c
 the waits it would sleep, so tests check backoff and Retry-After without sleeping.
 """
 
-import socket
-
 import pytest
 
 from integrations.outbound import OutboundClient
@@ -58,19 +56,10 @@ def client(clock, waits):
 
 
 @pytest.fixture
-def refused_url():
-    """A local port nobody listens on: every connection is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/weather"
+def refused_url(refused_base_url):
+    return f"{refused_base_url}/weather"
 
 
 @pytest.fixture
-def silent_url():
-    """A server that accepts connections and never answers: every read times out."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/weather"
-    sock.close()
+def silent_url(silent_base_url):
+    return f"{silent_base_url}/weather"

@@ -5,7 +5,6 @@ timeouts, and an outbound client that records its waits instead of sleeping."""
 
 import json
 import pathlib
-import socket
 
 import pytest
 
@@ -65,25 +64,6 @@ def fake_services(settings, httpserver, waits):
     """Every built-in integration talks to the local fake server."""
     point_services_at(settings, httpserver.url_for("").rstrip("/"))
     return httpserver
-
-
-@pytest.fixture
-def refused_base_url():
-    """A local port nobody listens on: every connection is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def silent_base_url():
-    """A server that accepts connections and never answers: every read times out."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
 
 
 CREDENTIALS = {
