@@ -1,7 +1,6 @@
 """Device events: written to the outbox with the change, handed to a real Celery worker over
 the real Redis broker once the transaction commits, and pushed to staff on ``ws/events/``."""
 
-import base64
 import json
 import threading
 
@@ -15,13 +14,13 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
-from kombu import Connection
 
 from config.asgi import application
 from config.celery import app as celery_app
 from devices import services, tasks
 from devices.identity import InvalidMac
 from devices.models import DeviceEvent
+from tests.broker import queued_tasks
 from tests.factories import OwnerFactory, UserFactory, measurement_type, register_device
 
 # How long to wait for the worker or the channel layer before a test fails (never a pass).
@@ -66,24 +65,6 @@ def test_a_refused_registration_leaves_no_event(owner):
 
 
 # ------------------------------------------------------------------------------ the task queue
-
-
-def queued_tasks() -> list[tuple[str, list]]:
-    """(task name, args) of every message waiting in our queue on the real broker."""
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    found = []
-    with Connection(settings.CELERY_BROKER_URL) as conn:
-        client = conn.default_channel.client
-        for raw in client.lrange(queue, 0, -1):
-            message = json.loads(raw)
-            body = json.loads(_decode_body(message))
-            found.append((message["headers"]["task"], body[0]))
-    return found
-
-
-def _decode_body(message: dict) -> str:
-    body = message["body"]
-    return base64.b64decode(body).decode() if message["properties"].get("body_encoding") == "base64" else body
 
 
 @pytest.mark.django_db(transaction=True)
