@@ -3,11 +3,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health, metrics
+from integrations.webhooks import views as webhook_views
 
 urlpatterns = [
     path("health/", health.health, name="health"),
     path("health/live/", health.ping, name="health-live"),
     path("metrics", metrics.metrics, name="metrics"),
+    # The URL senders hammer, before the API's patterns: resolving it then costs what resolving
+    # /health/ does. The token is the segment the sender was given; its signature authenticates it.
+    path("api/v1/webhooks/<slug:endpoint_token>/", webhook_views.webhook_receive, name="webhook-receive"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("devices.api.urls")),
     path("api/v1/", include("integrations.urls")),

@@ -1,13 +1,9 @@
-from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from integrations.webhooks import management_views, views
+from integrations.webhooks import management_views
 
 router = SimpleRouter()
 router.register("webhook-endpoints", management_views.WebhookEndpointViewSet, basename="webhook-endpoint")
 
-urlpatterns = [
-    # The token is the URL segment the sender was given; its signature is what authenticates it.
-    path("webhooks/<slug:endpoint_token>/", views.webhook_receive, name="webhook-receive"),
-    *router.urls,
-]
+# The receiving URL, /api/v1/webhooks/<token>/, is in config/urls.py.
+urlpatterns = router.urls

@@ -81,6 +81,11 @@ def body_hash_id(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def _case_insensitive(headers: Mapping[str, str]) -> CaseInsensitiveMapping:
+    # A request's headers already are one: not copied again on the receiving path.
+    return headers if isinstance(headers, CaseInsensitiveMapping) else CaseInsensitiveMapping(headers)
+
+
 def delivery_id_check(delivery_id: str) -> None:
     if len(delivery_id) > DELIVERY_ID_MAX_LENGTH or not _DELIVERY_ID.match(delivery_id):
         raise MalformedHeaders(f"The delivery id must be 1 to {DELIVERY_ID_MAX_LENGTH} visible ASCII characters.")
@@ -101,7 +106,7 @@ class Scheme:
 
     def delivery_id(self, headers: Mapping[str, str], body: bytes | None) -> str:
         """The sender's id of this event ("" when there is none to record)."""
-        headers = CaseInsensitiveMapping(headers)
+        headers = _case_insensitive(headers)
         for name in self.delivery_id_headers:
             if value := headers.get(name, "").strip():
                 return value
@@ -146,7 +151,7 @@ class StandardWebhooks(Scheme):
     SECRET_MAX_BYTES = 64
 
     def verify(self, *, headers, body, keys, tolerance, now):
-        headers = CaseInsensitiveMapping(headers)
+        headers = _case_insensitive(headers)
         signature = headers.get("webhook-signature", "")
         if not signature:
             raise MissingSignature("Missing the webhook-signature header.")
@@ -202,7 +207,7 @@ class GitHub(Scheme):
     PREFIX = "sha256="
 
     def verify(self, *, headers, body, keys, tolerance, now):
-        headers = CaseInsensitiveMapping(headers)
+        headers = _case_insensitive(headers)
         signature = headers.get(self.signature_header, "")
         if not signature:
             raise MissingSignature(f"Missing the {self.signature_header} header.")
@@ -223,7 +228,7 @@ class HexHmac(Scheme):
     delivery_id_headers = ("X-Delivery-Id", "X-Request-Id")
 
     def verify(self, *, headers, body, keys, tolerance, now):
-        headers = CaseInsensitiveMapping(headers)
+        headers = _case_insensitive(headers)
         signature = headers.get(self.signature_header, "")
         if not signature:
             raise MissingSignature(f"Missing the {self.signature_header} header.")
