@@ -11,10 +11,32 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from config.errors import json_error
-from integrations.outbound.metrics import scrape_registry
+from integrations.outbound.metrics import BREAKER_STATE, multiprocess_dir
+from integrations.webhooks.metrics import INBOX_STATE
+
+# Read from Redis when /metrics is scraped, not kept per process.
+SCRAPE_TIME_COLLECTORS = (BREAKER_STATE, INBOX_STATE)
+
+
+def scrape_registry() -> CollectorRegistry:
+    """The registry /metrics renders: every process's files in multiprocess mode, else this one."""
+    path = multiprocess_dir()
+    if not path:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=path)
+    for collector in SCRAPE_TIME_COLLECTORS:
+        registry.register(collector)
+    return registry
+
+
+if not multiprocess_dir():
+    for _collector in SCRAPE_TIME_COLLECTORS:
+        REGISTRY.register(_collector)
 
 
 def _authorized(request) -> bool:

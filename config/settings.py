@@ -133,6 +133,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.tasks.detect_offline_devices",
         "schedule": 60.0,
     },
+    # A safety net: a push schedules a drain; this catches one whose task was lost.
+    "drain-webhook-inbox": {
+        "task": "integrations.webhooks.tasks.drain_webhook_inbox",
+        "schedule": 30.0,
+    },
     "redispatch-unprocessed-webhook-deliveries": {
         "task": "integrations.webhooks.tasks.redispatch_unprocessed_deliveries",
         "schedule": 60.0,
@@ -265,6 +270,19 @@ WEBHOOKS_DEFAULT_TOLERANCE_SECONDS = env.int("WEBHOOKS_DEFAULT_TOLERANCE_SECONDS
 # How long a web process trusts its copy of a receiving endpoint and its secrets (changes made
 # in the same process apply at once; 0 disables the copy).
 WEBHOOKS_ENDPOINT_CACHE_SECONDS = env.int("WEBHOOKS_ENDPOINT_CACHE_SECONDS", default=5)
+# Received deliveries wait in a Redis stream and are written to the database in batches by a
+# Celery task (integrations/webhooks/inbox.py). By default the broker's Redis, which must not
+# evict keys; empty (no Redis broker, as on the embedded defaults): each delivery is written as
+# it arrives.
+WEBHOOKS_INBOX_URL = env.str(
+    "WEBHOOKS_INBOX_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+WEBHOOKS_INBOX_PREFIX = env.str("WEBHOOKS_INBOX_PREFIX", default=f"{CELERY_TASK_DEFAULT_QUEUE}:webhooks")
+WEBHOOKS_INBOX_BATCH = env.int("WEBHOOKS_INBOX_BATCH", default=500)
+# A delivery id re-sent within this window is answered 200 "duplicate" at once. Later, it is
+# still never processed twice (the database's unique constraint), only recorded as a duplicate
+# when written. At least each endpoint's timestamp tolerance.
+WEBHOOKS_DEDUP_WINDOW_SECONDS = env.int("WEBHOOKS_DEDUP_WINDOW_SECONDS", default=24 * 3600)
 # Base URLs of the built-in integrations (from the environment only: whoever can change them
 # can send our tokens elsewhere). Tests point them at local fakes.
 INTEGRATIONS_TELEGRAM_API_URL = env.str("INTEGRATIONS_TELEGRAM_API_URL", default="https://api.telegram.org")

@@ -2,6 +2,10 @@
 for `<app>.tasks`) registers them."""
 
 from integrations.run_tasks import *  # noqa: F403  (integration runs)
-from integrations.webhooks.tasks import process_webhook_delivery, redispatch_unprocessed_deliveries
+from integrations.webhooks.tasks import (
+    drain_webhook_inbox,
+    process_webhook_deliveries,
+    redispatch_unprocessed_deliveries,
+)
 
-__all__ = ["process_webhook_delivery", "redispatch_unprocessed_deliveries"]
+__all__ = ["drain_webhook_inbox", "process_webhook_deliveries", "redispatch_unprocessed_deliveries"]

@@ -5,11 +5,13 @@ refuses every connection that does not go to this machine."""
 import importlib
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from devices.models import MeasurementType
+from integrations.webhooks import inbox
 from tests.factories import OwnerFactory, UserFactory, register_device
 
 
@@ -25,6 +27,16 @@ def _empty_task_queue():
     """Each test starts with an empty task queue on the real broker (tasks enqueued by earlier
     tests, or by an interrupted run, are never consumed unless a test starts a worker)."""
     celery_app.control.purge()
+
+
+@pytest.fixture(autouse=True)
+def _empty_webhook_inbox():
+    """Each test starts with an empty webhook inbox (it lives on the broker's Redis)."""
+    box = inbox.inbox_get()
+    if box is not None:
+        keys = list(box.client.scan_iter(match=f"{settings.WEBHOOKS_INBOX_PREFIX}:*", count=1000))
+        if keys:
+            box.client.delete(*keys)
 
 
 def _is_transactional(request) -> bool:

@@ -229,7 +229,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         description="Reprocess (failed or stuck deliveries; processed ones are left alone)", permissions=["reprocess"]
     )
     def reprocess(self, request, queryset):
-        results = services.deliveries_reprocess(delivery_pks=list(queryset.values_list("pk", flat=True)))
+        results = services.deliveries_process(delivery_pks=list(queryset.values_list("pk", flat=True)))
         summary = ", ".join(f"{count} {result}" for result, count in sorted(results.items()))
         failed = results.get(services.ProcessResult.FAILED, 0)
         self.message_user(request, f"Reprocessed: {summary}.", messages.WARNING if failed else messages.SUCCESS)

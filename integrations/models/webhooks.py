@@ -131,6 +131,10 @@ class WebhookDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Processing attempts.")
     error = models.TextField(blank=True)
+    # The inbox's stream entry it was written from (`direct:<uuid>` when written as it arrived,
+    # without an inbox): writing an entry again — a drain that died before acknowledging it —
+    # is then a no-op.
+    inbox_id = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-received_at", "-pk"]

@@ -10,9 +10,8 @@ read there at scrape time by `BreakerStateCollector` and is right whichever proc
 import logging
 import os
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
 
 logger = logging.getLogger("integrations.outbound")
 
@@ -79,18 +78,3 @@ BREAKER_STATE = BreakerStateCollector()
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
-
-
-def scrape_registry() -> CollectorRegistry:
-    """The registry /metrics renders: every process's files in multiprocess mode, else this one."""
-    path = multiprocess_dir()
-    if not path:
-        return REGISTRY
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=path)
-    registry.register(BREAKER_STATE)
-    return registry
-
-
-if not multiprocess_dir():
-    REGISTRY.register(BREAKER_STATE)

@@ -2,21 +2,23 @@
 to processing. The receiving view, the management API, the admin and the Celery tasks all call
 these functions.
 
-A delivery is recorded before anything is done with it — rejected ones included — and only
-accepted ones are processed, by a Celery task, exactly once.
+A delivery is recorded before anything is done with it — rejected ones included: in the inbox
+(integrations/webhooks/inbox.py) when the request is answered, then in the database, in
+batches, by the drain — and only accepted ones are processed, by a Celery task, exactly once.
 """
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import re
+import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from contextlib import nullcontext
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
@@ -31,7 +33,7 @@ from integrations.models.webhooks import (
     WebhookEndpoint,
     WebhookSecret,
 )
-from integrations.webhooks import secret_box, selectors, signatures
+from integrations.webhooks import inbox, secret_box, selectors, signatures
 from integrations.webhooks.signals import webhook_received
 
 logger = logging.getLogger(__name__)
@@ -182,11 +184,10 @@ class MalformedJson(DomainError):
 
 @dataclasses.dataclass(frozen=True)
 class Receipt:
-    """What the receiving view answers, and the delivery recorded for it."""
+    """What the receiving view answers."""
 
     status_code: int
     payload: dict
-    delivery: WebhookDelivery
 
 
 def _clean(text: str) -> str:
@@ -218,20 +219,21 @@ def _record(
     is_valid: bool = False,
     error: str = "",
     keep_body: bool = False,
-) -> WebhookDelivery:
+) -> dict:
+    """A delivery as the inbox carries it: the fields of its WebhookDelivery row, as JSON."""
     stored = body if keep_body else body[:REJECTED_BODY_STORED_BYTES]
-    return WebhookDelivery.objects.create(
-        endpoint=endpoint,
-        delivery_id=_clean(delivery_id[:DELIVERY_ID_MAX_LENGTH]),
-        received_at=received_at,
-        outcome=outcome,
-        status_code=status_code,
-        is_valid=is_valid,
-        headers=headers_masked(headers),
-        body=_clean(stored.decode("utf-8", "replace")),
-        body_truncated=len(stored) < len(body),
-        error=error[:ERROR_STORED_CHARS],
-    )
+    return {
+        "endpoint": endpoint.pk,
+        "delivery_id": _clean(delivery_id[:DELIVERY_ID_MAX_LENGTH]),
+        "received_at": received_at.timestamp(),
+        "outcome": outcome,
+        "status_code": status_code,
+        "is_valid": is_valid,
+        "headers": headers_masked(headers),
+        "body": _clean(stored.decode("utf-8", "replace")),
+        "body_truncated": len(stored) < len(body),
+        "error": error[:ERROR_STORED_CHARS],
+    }
 
 
 def _keys(*, endpoint: WebhookEndpoint, scheme: signatures.Scheme, now: dt.datetime) -> list[bytes]:
@@ -261,20 +263,37 @@ def _json_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _enqueue(delivery_pk: int) -> None:
-    from integrations.webhooks.tasks import process_webhook_delivery
+def _drain_schedule(box: inbox.RedisInbox) -> None:
+    from integrations.webhooks.tasks import drain_webhook_inbox
 
     try:
-        process_webhook_delivery.delay(delivery_pk)
+        drain_webhook_inbox.delay()
     except Exception:
-        # The delivery is recorded; the redispatch task enqueues it again.
-        logger.exception("webhook delivery enqueue failed", extra={"delivery": delivery_pk})
+        # The delivery is in the inbox; let the next one try again (and the beat's drain).
+        logger.exception("webhook inbox drain could not be scheduled")
+        box.drain_unscheduled()
+
+
+def _store(record: dict, *, seen_key: str = "", seen_seconds: int = 0) -> bool:
+    """Record a delivery — in the inbox, or in the database at once without one; with
+    `seen_key`, as a duplicate if that id was accepted before. Returns whether it was one."""
+    box = inbox.inbox_get()
+    if box is None:
+        written = deliveries_write(
+            [inbox.Entry(entry_id=f"direct:{uuid.uuid4().hex}", record=record, duplicate=False)],
+            late_duplicate_status=status.HTTP_200_OK,
+        )
+        return bool(written.late_duplicates)
+    pushed = box.push(record, seen_key=seen_key, seen_seconds=seen_seconds)
+    if pushed.drain_needed:
+        _drain_schedule(box)
+    return pushed.duplicate
 
 
 def delivery_receive(
     *, endpoint: WebhookEndpoint, headers: Mapping[str, str], body: bytes, body_too_large: bool = False
 ) -> Receipt:
-    """Check, record and (when accepted) enqueue one request to an endpoint.
+    """Check and record one request to an endpoint; accepted deliveries are processed later.
 
     `body` is the raw request body; `body_too_large` says it was over WEBHOOKS_BODY_MAX_BYTES
     (and not read). The answer is 202 accepted, 200 for an already-accepted delivery id, or
@@ -283,25 +302,18 @@ def delivery_receive(
     scheme = _scheme(endpoint.scheme)
     now = timezone.now()
     delivery_id = scheme.delivery_id(headers, None if body_too_large else body)
+    record = functools.partial(
+        _record, endpoint=endpoint, headers=headers, body=body, delivery_id=delivery_id, received_at=now
+    )
 
     def rejected(exc: DomainError, outcome: str, *, is_valid: bool = False) -> Receipt:
-        delivery = _record(
-            endpoint=endpoint,
-            headers=headers,
-            body=body,
-            delivery_id=delivery_id,
-            received_at=now,
-            outcome=outcome,
-            status_code=exc.status_code,
-            is_valid=is_valid,
-            error=exc.detail,
-            keep_body=is_valid,
+        _store(
+            record(
+                outcome=outcome, status_code=exc.status_code, is_valid=is_valid, error=exc.detail, keep_body=is_valid
+            )
         )
-        logger.warning(
-            "webhook delivery rejected",
-            extra={"endpoint_id": endpoint.pk, "delivery": delivery.pk, "outcome": outcome},
-        )
-        return Receipt(exc.status_code, {"detail": exc.detail}, delivery)
+        logger.warning("webhook delivery rejected", extra={"endpoint_id": endpoint.pk, "outcome": outcome})
+        return Receipt(exc.status_code, {"detail": exc.detail})
 
     if body_too_large:
         return rejected(BodyTooLarge(BODY_TOO_LARGE), Outcome.TOO_LARGE)
@@ -321,48 +333,152 @@ def delivery_receive(
     except (UnicodeDecodeError, ValueError, RecursionError):
         return rejected(MalformedJson("The body is not valid JSON (UTF-8)."), Outcome.MALFORMED_JSON, is_valid=True)
 
-    try:
-        # One INSERT is atomic by itself; a transaction around it would only add BEGIN/COMMIT
-        # round trips on the URL senders hammer. Inside a caller's transaction, a savepoint
-        # keeps a duplicate from breaking it.
-        with transaction.atomic(savepoint=True) if transaction.get_connection().in_atomic_block else nullcontext():
-            delivery = _record(
-                endpoint=endpoint,
-                headers=headers,
-                body=body,
-                delivery_id=delivery_id,
-                received_at=now,
-                outcome=Outcome.ACCEPTED,
-                status_code=status.HTTP_202_ACCEPTED,
-                is_valid=True,
-                keep_body=True,
-            )
-    except IntegrityError:
-        # Seen before (the unique constraint decides, so two concurrent copies cannot both win).
-        original = (
-            WebhookDelivery.objects.filter(endpoint=endpoint, delivery_id=delivery_id, outcome=Outcome.ACCEPTED)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        duplicate = _record(
-            endpoint=endpoint,
-            headers=headers,
-            body=body,
-            delivery_id=delivery_id,
-            received_at=now,
-            outcome=Outcome.DUPLICATE,
-            status_code=status.HTTP_200_OK,
-            is_valid=True,
-        )
-        logger.info(
-            "webhook delivery duplicate",
-            extra={"endpoint_id": endpoint.pk, "delivery": original, "duplicate": duplicate.pk},
-        )
-        return Receipt(status.HTTP_200_OK, {"status": "duplicate", "delivery": original or duplicate.pk}, duplicate)
+    # Only accepted deliveries mark their id as seen: a forged request carrying a real event's
+    # id must not make us drop the genuine one.
+    duplicate = _store(
+        record(outcome=Outcome.ACCEPTED, status_code=status.HTTP_202_ACCEPTED, is_valid=True, keep_body=True),
+        seen_key=f"{endpoint.pk}:{delivery_id}",
+        seen_seconds=max(settings.WEBHOOKS_DEDUP_WINDOW_SECONDS, endpoint.tolerance_seconds),
+    )
+    if duplicate:
+        logger.info("webhook delivery duplicate", extra={"endpoint_id": endpoint.pk, "delivery_id": delivery_id})
+        return Receipt(status.HTTP_200_OK, {"status": "duplicate", "delivery_id": delivery_id})
+    logger.info("webhook delivery accepted", extra={"endpoint_id": endpoint.pk, "delivery_id": delivery_id})
+    return Receipt(status.HTTP_202_ACCEPTED, {"status": "accepted", "delivery_id": delivery_id})
 
-    transaction.on_commit(lambda: _enqueue(delivery.pk))
-    logger.info("webhook delivery accepted", extra={"endpoint_id": endpoint.pk, "delivery": delivery.pk})
-    return Receipt(status.HTTP_202_ACCEPTED, {"status": "accepted", "delivery": delivery.pk}, delivery)
+
+# ---------------------------------------------------------------------------------- writing
+
+LATE_DUPLICATE_ERROR = "Its id was accepted before, longer ago than the dedupe window: recorded, not processed."
+
+
+@dataclasses.dataclass(frozen=True)
+class Written:
+    accepted_pks: list[int]
+    late_duplicates: list[str]  # inbox ids of deliveries found to be duplicates only when written
+    skipped: int  # entries whose endpoint was deleted meanwhile, or unreadable
+
+
+def _delivery_of(entry: inbox.Entry) -> WebhookDelivery:
+    record = entry.record
+    delivery = WebhookDelivery(
+        endpoint_id=record["endpoint"],
+        delivery_id=record["delivery_id"],
+        received_at=dt.datetime.fromtimestamp(record["received_at"], tz=dt.UTC),
+        outcome=record["outcome"],
+        status_code=record["status_code"],
+        is_valid=record["is_valid"],
+        headers=record["headers"],
+        body=record["body"],
+        body_truncated=record["body_truncated"],
+        error=record["error"],
+        inbox_id=entry.entry_id,
+    )
+    if entry.duplicate:
+        delivery.outcome, delivery.status_code = Outcome.DUPLICATE, status.HTTP_200_OK
+        delivery.body_truncated |= len(delivery.body) > REJECTED_BODY_STORED_BYTES
+        delivery.body = delivery.body[:REJECTED_BODY_STORED_BYTES]
+    return delivery
+
+
+def deliveries_write(
+    entries: Sequence[inbox.Entry], *, late_duplicate_status: int = status.HTTP_202_ACCEPTED
+) -> Written:
+    """Write a batch of recorded deliveries as rows, in one transaction, and enqueue the
+    processing of the accepted ones once it commits.
+
+    Writing an entry twice is a no-op (its inbox id is unique). An accepted delivery whose id
+    the database already holds as accepted — re-sent after the dedupe window — is written as a
+    duplicate, with `late_duplicate_status` as what was answered.
+    """
+    readable = [entry for entry in entries if entry.record is not None]
+    endpoint_ids = {entry.record["endpoint"] for entry in readable}
+    try:
+        with transaction.atomic():
+            live = set(WebhookEndpoint.objects.filter(pk__in=endpoint_ids).order_by().values_list("pk", flat=True))
+            deliveries = [_delivery_of(entry) for entry in readable if entry.record["endpoint"] in live]
+            WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+            stored = {
+                inbox_id: (pk, outcome)
+                for inbox_id, pk, outcome in WebhookDelivery.objects.filter(
+                    inbox_id__in=[delivery.inbox_id for delivery in deliveries]
+                ).values_list("inbox_id", "pk", "outcome")
+            }
+            # Not stored, so not by its inbox id: by the unique accepted delivery id.
+            late = [delivery for delivery in deliveries if delivery.inbox_id not in stored]
+            for delivery in late:
+                delivery.outcome, delivery.status_code = Outcome.DUPLICATE, late_duplicate_status
+                if late_duplicate_status != status.HTTP_200_OK:
+                    delivery.error = LATE_DUPLICATE_ERROR
+            WebhookDelivery.objects.bulk_create(late)
+            accepted = sorted(pk for pk, outcome in stored.values() if outcome == Outcome.ACCEPTED)
+            if accepted:
+                transaction.on_commit(lambda: _process_enqueue(accepted))
+    except IntegrityError:
+        # An endpoint deleted between reading `live` and the INSERT (its foreign key): again,
+        # without it.
+        if not endpoint_ids - set(
+            WebhookEndpoint.objects.filter(pk__in=endpoint_ids).order_by().values_list("pk", flat=True)
+        ):
+            raise
+        return deliveries_write(entries, late_duplicate_status=late_duplicate_status)
+    skipped = len(entries) - len(deliveries)
+    if skipped:
+        logger.warning("webhook deliveries not written (endpoint deleted, or unreadable)", extra={"count": skipped})
+    return Written(accepted_pks=accepted, late_duplicates=[delivery.inbox_id for delivery in late], skipped=skipped)
+
+
+def _process_enqueue(delivery_pks: list[int]) -> None:
+    from integrations.webhooks.tasks import process_webhook_deliveries
+
+    try:
+        process_webhook_deliveries.delay(delivery_pks)
+    except Exception:
+        # The deliveries are written; the redispatch task enqueues them again.
+        logger.exception("webhook processing enqueue failed", extra={"count": len(delivery_pks)})
+
+
+def _write_one_by_one(box: inbox.RedisInbox, entries: Sequence[inbox.Entry]) -> None:
+    for entry in entries:
+        try:
+            deliveries_write([entry])
+        except (DataError, IntegrityError) as exc:
+            box.dead_letter(entry)
+            logger.error(
+                "webhook inbox entry refused by the database, set aside",
+                extra={"entry": entry.entry_id, "error_type": type(exc).__name__},
+            )
+
+
+def inbox_drain(*, max_entries: int | None = None) -> int:
+    """Write what waits in the inbox to the database, batch by batch; returns how many entries.
+
+    Each batch is acknowledged after its transaction commits: a drain that dies in between
+    leaves its entries pending, and a later drain claims and writes them again (a no-op).
+    """
+    box = inbox.inbox_get()
+    if box is None:
+        return 0
+    box.drain_unscheduled()
+    batch = settings.WEBHOOKS_INBOX_BATCH
+    limit = max_entries or 20 * batch
+    drained = 0
+    while drained < limit:
+        entries = box.claim(count=batch)
+        if not entries:
+            return drained
+        try:
+            deliveries_write(entries)
+        except (DataError, IntegrityError):
+            # Something in the batch the database refuses (an OperationalError — the database
+            # down — is not that: the task fails and the entries wait). One by one, then, so
+            # that one bad entry cannot hold up every later delivery.
+            _write_one_by_one(box, entries)
+        box.ack([entry.entry_id for entry in entries])
+        drained += len(entries)
+    # More may be waiting: a fresh task goes on, rather than one holding a worker for good.
+    _drain_schedule(box)
+    return drained
 
 
 # ---------------------------------------------------------------------------------- processing
@@ -419,7 +535,8 @@ def delivery_process(*, delivery_pk: int) -> str:
     return ProcessResult.PROCESSED
 
 
-def deliveries_reprocess(*, delivery_pks: Iterable[int]) -> Counter:
-    """Run processing again for these deliveries (the admin's action): those already processed
-    are left alone, failed and stuck ones get another attempt. Returns a count per result."""
+def deliveries_process(*, delivery_pks: Iterable[int]) -> Counter:
+    """Process these deliveries, one transaction each (also the admin's "reprocess"): those
+    already processed are left alone, failed and stuck ones get another attempt. Returns a
+    count per result."""
     return Counter(delivery_process(delivery_pk=pk) for pk in delivery_pks)

@@ -10,7 +10,7 @@ from devices import services as device_services
 from devices.models import Device, DeviceEvent
 from devices.tasks import dispatch_device_event
 from integrations import connections
-from integrations.models import Connection, IntegrationRun
+from integrations.models import Connection, IntegrationRun, WebhookDelivery
 from integrations.webhooks import services as webhook_services
 from tests.factories import OwnerFactory, register_device
 from tests.integrations.providers.fakes import (  # noqa: F401  (fixtures)
@@ -222,14 +222,16 @@ class TestMatching:
         )
         make_connection(name="other endpoint", event=Connection.Event.WEBHOOK_RECEIVED, webhook_endpoint=other_endpoint)
         body = b'{"action": "opened"}'
-        receipt = webhook_services.delivery_receive(
+        webhook_services.delivery_receive(
             endpoint=endpoint, headers=senders.sign("hex_hmac", secret=secret, body=body), body=body
         )
+        webhook_services.inbox_drain()
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
 
-        webhook_services.delivery_process(delivery_pk=receipt.delivery.pk)
+        webhook_services.delivery_process(delivery_pk=delivery.pk)
 
         (run,) = connection_runs(connection)
-        assert run.event_key == f"webhook-delivery:{receipt.delivery.pk}"
+        assert run.event_key == f"webhook-delivery:{delivery.pk}"
         assert IntegrationRun.objects.count() == 1
 
 

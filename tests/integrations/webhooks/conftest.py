@@ -12,6 +12,7 @@ from celery.signals import task_postrun
 from django.urls import reverse
 
 from config.celery import app as celery_app
+from integrations.models import WebhookDelivery
 from integrations.webhooks import services
 from integrations.webhooks import tasks as webhook_tasks  # noqa: F401  (registers the tasks)
 from integrations.webhooks.signals import webhook_received
@@ -46,10 +47,17 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def accepted_delivery(endpoint, response) -> WebhookDelivery | None:
+    """The accepted row of the delivery a 202 answered, once written."""
+    delivery_id = response.json()["delivery_id"]
+    return WebhookDelivery.objects.filter(endpoint=endpoint, delivery_id=delivery_id, outcome="accepted").first()
+
+
 @pytest.fixture
 def post_webhook(client):
     """Post raw body bytes to an endpoint, signed like its scheme's senders sign (or with the
-    headers given)."""
+    headers given); then, unless `drain=False`, write the inbox to the database as the worker's
+    drain would."""
 
     def post(
         endpoint,
@@ -58,10 +66,14 @@ def post_webhook(client):
         *,
         secret: str | None = None,
         delivery: str | None = None,
+        drain: bool = True,
     ):
         if headers is None:
             headers = senders.sign(endpoint.scheme, secret=secret or endpoint.secret, body=body, delivery=delivery)
-        return client.post(receive_url(endpoint), data=body, content_type="application/json", headers=headers)
+        response = client.post(receive_url(endpoint), data=body, content_type="application/json", headers=headers)
+        if drain:
+            services.inbox_drain()
+        return response
 
     return post
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from integrations.models import WebhookDelivery
 from integrations.webhooks import services
 from integrations.webhooks.signals import webhook_received
-from integrations.webhooks.tasks import process_webhook_delivery, redispatch_unprocessed_deliveries
-from tests.integrations.webhooks.conftest import fixture_body, make_endpoint, wait_until
+from integrations.webhooks.tasks import process_webhook_deliveries, redispatch_unprocessed_deliveries
+from tests.integrations.webhooks.conftest import accepted_delivery, fixture_body, make_endpoint, wait_until
 
 PUSH = fixture_body("github_push.json")
 
@@ -20,13 +20,19 @@ def processed(pk: int) -> bool:
     return WebhookDelivery.objects.filter(pk=pk, processed=True).exists()
 
 
+def written_pk(endpoint, response) -> int:
+    """The accepted row's pk, once written (by the test's drain or the worker's)."""
+    wait_until(lambda: accepted_delivery(endpoint, response) is not None)
+    return accepted_delivery(endpoint, response).pk
+
+
 @pytest.mark.usefixtures("celery_worker")
 class TestWithWorker:
     def test_accepted_delivery_is_processed_by_the_worker_and_signalled_once(self, post_webhook, received):
         endpoint = make_endpoint("github")
-        response = post_webhook(endpoint, PUSH)
+        response = post_webhook(endpoint, PUSH, drain=False)
         assert response.status_code == 202
-        pk = response.json()["delivery"]
+        pk = written_pk(endpoint, response)
         wait_until(lambda: processed(pk))
         delivery = WebhookDelivery.objects.get(pk=pk)
         assert delivery.processed_at is not None and delivery.attempts == 1 and delivery.error == ""
@@ -34,20 +40,20 @@ class TestWithWorker:
 
     def test_a_task_delivered_twice_does_not_signal_twice(self, post_webhook, received, finished_tasks):
         endpoint = make_endpoint("hex_hmac")
-        pk = post_webhook(endpoint, PUSH).json()["delivery"]
+        pk = written_pk(endpoint, post_webhook(endpoint, PUSH))
         wait_until(lambda: processed(pk))
-        again = process_webhook_delivery.delay(pk)
+        again = process_webhook_deliveries.delay([pk])
         wait_until(lambda: again.id in finished_tasks)
         assert received == [(pk, json.loads(PUSH))]
         assert WebhookDelivery.objects.get(pk=pk).attempts == 1
 
     def test_a_duplicate_is_not_processed_again(self, post_webhook, received, finished_tasks):
         endpoint = make_endpoint("standard_webhooks")
-        first = post_webhook(endpoint, PUSH, delivery="msg_1")
-        wait_until(lambda: processed(first.json()["delivery"]))
+        pk = written_pk(endpoint, post_webhook(endpoint, PUSH, delivery="msg_1"))
+        wait_until(lambda: processed(pk))
         assert post_webhook(endpoint, PUSH, delivery="msg_1").status_code == 200
         # Whatever the worker picks up next, the signal count stays at one.
-        marker = process_webhook_delivery.delay(first.json()["delivery"])
+        marker = process_webhook_deliveries.delay([pk])
         wait_until(lambda: marker.id in finished_tasks)
         assert len(received) == 1
 
@@ -58,7 +64,7 @@ class TestWithWorker:
         webhook_received.connect(broken, dispatch_uid="tests.webhooks.broken", weak=False)
         try:
             endpoint = make_endpoint("hex_hmac")
-            pk = post_webhook(endpoint, PUSH).json()["delivery"]
+            pk = written_pk(endpoint, post_webhook(endpoint, PUSH))
             wait_until(lambda: WebhookDelivery.objects.get(pk=pk).attempts == 1)
         finally:
             webhook_received.disconnect(dispatch_uid="tests.webhooks.broken")
@@ -66,7 +72,7 @@ class TestWithWorker:
         assert not delivery.processed
         assert delivery.error == "RuntimeError: connection misconfigured"
 
-        results = services.deliveries_reprocess(delivery_pks=[delivery.pk])
+        results = services.deliveries_process(delivery_pks=[delivery.pk])
 
         assert results == {services.ProcessResult.PROCESSED: 1}
         delivery.refresh_from_db()
@@ -105,7 +111,7 @@ class TestProcessService:
 
     def test_processing_a_processed_delivery_is_a_no_op(self, post_webhook, received):
         endpoint = make_endpoint("hex_hmac")
-        pk = post_webhook(endpoint, PUSH).json()["delivery"]
+        pk = accepted_delivery(endpoint, post_webhook(endpoint, PUSH)).pk
         assert services.delivery_process(delivery_pk=pk) == services.ProcessResult.PROCESSED
         assert services.delivery_process(delivery_pk=pk) == services.ProcessResult.ALREADY_PROCESSED
         assert len(received) == 1
@@ -115,7 +121,7 @@ class TestProcessService:
 
     def test_failed_processing_is_not_redispatched_automatically(self, post_webhook):
         endpoint = make_endpoint("hex_hmac")
-        pk = post_webhook(endpoint, PUSH).json()["delivery"]
+        pk = accepted_delivery(endpoint, post_webhook(endpoint, PUSH)).pk
         WebhookDelivery.objects.filter(pk=pk).update(
             attempts=1, error="RuntimeError: boom", received_at=timezone.now() - dt.timedelta(minutes=5)
         )

@@ -47,7 +47,7 @@ class TestValidDelivery:
             response = post_webhook(endpoint, body)
         assert response.status_code == 202
         delivery = only_delivery()
-        assert response.json() == {"status": "accepted", "delivery": delivery.pk}
+        assert response.json() == {"status": "accepted", "delivery_id": delivery.delivery_id}
         assert delivery.outcome == Outcome.ACCEPTED and delivery.is_valid and not delivery.processed
         assert delivery.body.encode() == body
         assert delivery.delivery_id
@@ -183,7 +183,7 @@ class TestDuplicates:
             first = post_webhook(endpoint, BODY, delivery="evt_1")
             again = post_webhook(endpoint, BODY, delivery="evt_1")
         assert (first.status_code, again.status_code) == (202, 200)
-        assert again.json() == {"status": "duplicate", "delivery": first.json()["delivery"]}
+        assert again.json() == {"status": "duplicate", "delivery_id": "evt_1"}
         assert len(enqueued) == 1
         outcomes = sorted(WebhookDelivery.objects.values_list("outcome", flat=True))
         assert outcomes == [Outcome.ACCEPTED, Outcome.DUPLICATE]
