@@ -2,8 +2,8 @@
 # `make bench`, integrations part: run the hub as in production (DEBUG off, PostgreSQL, Redis
 # cache and broker, gunicorn with config/gunicorn.conf.py) on 127.0.0.1 and measure
 #   (a) signed webhook ingestion with wrk against the trivial endpoint as the ceiling, then prove
-#       no event lost or duplicated: 202s = accepted rows = queued tasks, re-sent ids answer 200,
-#       a real Celery worker processes each delivery exactly once;
+#       no event lost or duplicated: 202s = accepted entries in the inbox, re-sent ids answer 200,
+#       a real Celery worker writes every entry once and processes each delivery exactly once;
 #   (b) outbound calls through integrations.outbound against a local fake failing 30% of the
 #       time, then failing 100% until the circuit breaker opens, tries and closes again;
 #   (c) the cache hit path, in-process and through GET /api/v1/weather/<city>.
@@ -27,7 +27,7 @@ THREADS=${BENCH_THREADS:-1}
 DURATION=${BENCH_INT_DURATION:-6}
 # Webhook requests: about DURATION seconds of them at half the ceiling, within these bounds.
 MIN_WEBHOOKS=${BENCH_INT_MIN_WEBHOOKS:-1000}
-MAX_WEBHOOKS=${BENCH_INT_MAX_WEBHOOKS:-1500}
+MAX_WEBHOOKS=${BENCH_INT_MAX_WEBHOOKS:-6000}
 OUTBOUND_CALLS=${BENCH_INT_OUTBOUND_CALLS:-600}
 
 RUN_DIR=bench/results/$(date +%Y%m%d-%H%M%S)-integrations
@@ -150,7 +150,7 @@ PYTHONPATH=$PWD:$PWD/bench/integrations .venv/bin/celery -A worker_app worker -l
   -n "benchint@%h" --without-gossip --without-mingle --without-heartbeat >"$RUN_DIR/worker.log" 2>&1 &
 pids+=($!)
 "$PY" bench/integrations/webhooks.py processed --endpoint "$RUN_DIR/webhook-endpoint.json" \
-  --redeliver 200 --deadline 75 --check "$RUN_DIR/check-a3-processed.json" || true
+  --scenario "$WEBHOOK_SCENARIO" --resent "$RUN_DIR/check-a2-resent.json" --redeliver 200 --deadline 75 --check "$RUN_DIR/check-a3-processed.json" || true
 stop_pid "${pids[-1]}"
 unset 'pids[-1]'
 

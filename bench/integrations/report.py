@@ -16,9 +16,9 @@ from pathlib import Path
 
 TARGET_RATIO = float(os.environ.get("BENCH_INT_TARGET_RATIO", "0.5"))
 CHECKS = {
-    "a1-ingested": "(a) 202 answers = accepted rows = queued tasks",
+    "a1-ingested": "(a) 202 answers = accepted entries in the inbox, a drain scheduled",
     "a2-resent": "(a) re-sent ids answer 200 duplicate",
-    "a3-processed": "(a) worker processes each delivery once",
+    "a3-processed": "(a) worker writes every entry once, processes each delivery once",
     "b1-mixed": "(b) calls against a 30% failing service",
     "b2-breaker": "(b) breaker opens, tries, closes",
     "c-cache": "(c) cache hit latency in-process",

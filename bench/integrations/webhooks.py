@@ -6,8 +6,8 @@ event was lost or duplicated (bench/integrations/README.md).
         --scenario scenario.json --check check.json
     python bench/integrations/webhooks.py resend --endpoint endpoint.json --requests FILE \
         --base-url URL --sample 500 --check check.json
-    python bench/integrations/webhooks.py processed --endpoint endpoint.json --redeliver 300 \
-        --deadline 90 --check check.json
+    python bench/integrations/webhooks.py processed --endpoint endpoint.json --scenario scenario.json \
+        --resent resent-check.json --redeliver 300 --deadline 90 --check check.json
 
 Each check writes `{"name", "ok", "figures", "problems"}` (read by bench/integrations/report.py)
 and exits 1 when a problem is found. Run with the hub's environment (DATABASE_URL, REDIS_URL,
@@ -39,7 +39,7 @@ from django.conf import settings  # noqa: E402
 from django.db.models import Count, Max, Min  # noqa: E402
 
 from integrations.models.webhooks import WebhookDelivery  # noqa: E402
-from integrations.webhooks import selectors, services  # noqa: E402
+from integrations.webhooks import inbox, selectors, services  # noqa: E402
 
 Outcome = WebhookDelivery.Outcome
 # Counters the bench's worker (worker_app.py) keeps in Redis.
@@ -110,22 +110,41 @@ def _outcomes(endpoint_id: int) -> dict[str, int]:
     return {row["outcome"]: row["n"] for row in rows}
 
 
+def _inbox_entries(endpoint_id: int) -> list[tuple[str, bool]]:
+    """(delivery id, pushed as a duplicate) of every entry of the endpoint waiting in the inbox."""
+    box = inbox.inbox_get()
+    entries = []
+    for _, fields in box.client.xrange(box.stream):
+        record = json.loads(fields["r"])
+        if record["endpoint"] == endpoint_id and record["outcome"] == Outcome.ACCEPTED:
+            entries.append((record["delivery_id"], fields["dup"] == "1"))
+    return entries
+
+
+def _drain_tasks_queued() -> int:
+    # Kombu's Redis transport keeps a queue's messages as JSON in a list named after the queue.
+    messages = _redis().lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)
+    return sum(1 for message in messages if "drain_webhook_inbox" in message)
+
+
 def ingested(args) -> int:
-    """After the load: every 202 is one accepted row, one queued task, no id twice."""
+    """After the load, before any worker runs: every 202 is one accepted entry waiting in the
+    inbox, no id twice, and a drain is scheduled."""
     endpoint_id = json.loads(args.endpoint.read_text())["endpoint_id"]
     scenario = json.loads(args.scenario.read_text())
     sent_ids = {line[0] for line in _read_requests(args.requests)[: scenario["quota"] or 0]}
     answered_202 = scenario["statuses"].get("202", 0)
-    outcomes = _outcomes(endpoint_id)
-    accepted_ids = list(_deliveries(endpoint_id).filter(outcome=Outcome.ACCEPTED).values_list("delivery_id", flat=True))
-    queued = _queue_length()
+    entries = _inbox_entries(endpoint_id)
+    accepted_ids = [delivery_id for delivery_id, duplicate in entries if not duplicate]
+    drains = _drain_tasks_queued()
     figures = {
         "sent": scenario["sent"],
         "202 answers": answered_202,
-        "accepted rows": len(accepted_ids),
-        "rows by outcome": outcomes,
+        "inbox entries": len(entries),
+        "accepted entries": len(accepted_ids),
         "distinct accepted ids": len(set(accepted_ids)),
-        "tasks queued": queued,
+        "rows already written": _deliveries(endpoint_id).count(),
+        "drain tasks queued": drains,
     }
     problems = []
     if scenario["requests"] != scenario["quota"] or scenario["sent"] != scenario["quota"]:
@@ -136,29 +155,26 @@ def ingested(args) -> int:
             f"first: {scenario['first_unexpected']}"
         )
     if len(accepted_ids) != answered_202:
-        problems.append(f"lost or extra events: {answered_202} answered 202, {len(accepted_ids)} accepted rows")
+        problems.append(f"lost or extra events: {answered_202} answered 202, {len(accepted_ids)} accepted entries")
+    if len(entries) != scenario["requests"]:
+        problems.append(f"{len(entries)} entries recorded for {scenario['requests']} requests")
     if len(set(accepted_ids)) != len(accepted_ids):
         problems.append(f"{len(accepted_ids) - len(set(accepted_ids))} delivery ids accepted twice")
     if not set(accepted_ids) <= sent_ids:
         problems.append("accepted delivery ids that the benchmark never sent")
-    if sum(outcomes.values()) != scenario["requests"]:
-        problems.append(f"{sum(outcomes.values())} rows recorded for {scenario['requests']} requests")
-    if queued != len(accepted_ids):
-        problems.append(f"{queued} processing tasks queued for {len(accepted_ids)} accepted deliveries")
+    if drains < 1:
+        problems.append("no drain task scheduled for the waiting entries")
     return _write_check(args.check, "webhooks: ingested", figures, problems)
 
 
 def resend(args) -> int:
     """A sender retrying: the same signed requests again, each twice at once → 200 duplicate,
-    nothing new accepted or queued."""
+    nothing new accepted."""
     endpoint = json.loads(args.endpoint.read_text())
     endpoint_id = endpoint["endpoint_id"]
     by_id = {line[0]: line for line in _read_requests(args.requests)}
-    sample = list(
-        _deliveries(endpoint_id).filter(outcome=Outcome.ACCEPTED).order_by("pk").values_list("delivery_id", flat=True)
-    )[: args.sample]
-    accepted_before = _deliveries(endpoint_id).filter(outcome=Outcome.ACCEPTED).count()
-    queued_before = _queue_length()
+    before = _inbox_entries(endpoint_id)
+    sample = [delivery_id for delivery_id, duplicate in before if not duplicate][: args.sample]
     url = args.base_url.rstrip("/") + endpoint["path"]
 
     def post(msg_id: str) -> tuple[int, str]:
@@ -175,14 +191,15 @@ def resend(args) -> int:
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(post, [msg_id for msg_id in sample for _ in range(2)]))
     duplicates = sum(1 for status, kind in answers if (status, kind) == (200, "duplicate"))
-    accepted_after = _deliveries(endpoint_id).filter(outcome=Outcome.ACCEPTED).count()
-    queued_after = _queue_length()
+    after = _inbox_entries(endpoint_id)
+    accepted_before = sum(1 for _, duplicate in before if not duplicate)
+    accepted_after = sum(1 for _, duplicate in after if not duplicate)
     figures = {
         "re-sent": len(answers),
         "200 duplicate": duplicates,
         "other answers": len(answers) - duplicates,
-        "accepted rows before/after": f"{accepted_before}/{accepted_after}",
-        "tasks queued before/after": f"{queued_before}/{queued_after}",
+        "accepted entries before/after": f"{accepted_before}/{accepted_after}",
+        "duplicate entries recorded": len(after) - len(before),
     }
     problems = []
     if not sample:
@@ -192,8 +209,8 @@ def resend(args) -> int:
         problems.append(f"{len(answers) - duplicates} re-sent deliveries not answered 200 duplicate: {others[:5]}")
     if accepted_after != accepted_before:
         problems.append(f"re-sending accepted {accepted_after - accepted_before} deliveries again")
-    if queued_after != queued_before:
-        problems.append(f"re-sending queued {queued_after - queued_before} more tasks")
+    if len(after) - len(before) != len(answers):
+        problems.append(f"{len(after) - len(before)} duplicate entries recorded for {len(answers)} re-sent")
     return _write_check(args.check, "webhooks: re-sent ids", figures, problems)
 
 
@@ -201,35 +218,49 @@ def _results() -> dict[str, int]:
     return {result: int(n) for result, n in _redis().hgetall(RESULTS_KEY).items()}
 
 
-def _wait_results(total: int, deadline: float) -> bool:
+def _wait(condition, deadline: float) -> bool:
     while time.monotonic() < deadline:
-        if sum(_results().values()) >= total and _queue_length() == 0:
+        if condition():
             return True
         time.sleep(0.2)
     return False
 
 
 def processed(args) -> int:
-    """With the worker running: every accepted delivery processed once (flag, time, one attempt,
-    one webhook_received handling), then a redelivered task of a processed one is a no-op."""
-    from integrations.webhooks.tasks import process_webhook_delivery
+    """With the worker running: the inbox drained into rows (each entry once), every accepted
+    delivery processed once (flag, time, one attempt, one webhook_received handling), then a
+    redelivered processing task of processed ones is a no-op."""
+    from integrations.webhooks.tasks import process_webhook_deliveries
 
-    endpoint_id = json.loads(args.endpoint.read_text())["endpoint_id"]
+    endpoint = json.loads(args.endpoint.read_text())
+    endpoint_id = endpoint["endpoint_id"]
+    scenario = json.loads(args.scenario.read_text())
+    expected = scenario["statuses"].get("202", 0)
+    resent = json.loads(args.resent.read_text())["figures"]["re-sent"]
+    box = inbox.inbox_get()
     accepted = _deliveries(endpoint_id).filter(outcome=Outcome.ACCEPTED)
-    expected = accepted.count()
     started = time.monotonic()
     deadline = started + args.deadline
-    drained = _wait_results(expected, deadline)
+    written = _wait(lambda: box.waiting() == 0, deadline)
+    write_seconds = time.monotonic() - started
+    drained = written and _wait(lambda: sum(_results().values()) >= expected and _queue_length() == 0, deadline)
     drain_seconds = time.monotonic() - started
 
     sample = list(accepted.order_by("?").values_list("pk", flat=True)[: args.redeliver])
-    for pk in sample:
-        process_webhook_delivery.delay(pk)  # as the broker would redeliver an unacknowledged task
-    redelivered = _wait_results(expected + len(sample), deadline) if drained else False
+    for start in range(0, len(sample), 50):
+        # As the broker would redeliver an unacknowledged task.
+        process_webhook_deliveries.delay(sample[start : start + 50])
+    redelivered = (
+        _wait(lambda: sum(_results().values()) >= expected + len(sample) and _queue_length() == 0, deadline)
+        if drained
+        else False
+    )
 
     results = _results()
     handled = {int(pk): int(n) for pk, n in _redis().hgetall(HANDLED_KEY).items()}
+    accepted_ids = list(accepted.values_list("delivery_id", flat=True))
     accepted_pks = set(accepted.values_list("pk", flat=True))
+    outcomes = _outcomes(endpoint_id)
     span = accepted.aggregate(first=Min("processed_at"), last=Max("processed_at"))
     busy = (span["last"] - span["first"]).total_seconds() if span["first"] and span["last"] else 0
     stats = {
@@ -238,9 +269,11 @@ def processed(args) -> int:
         "with error": accepted.exclude(error="").count(),
     }
     figures = {
-        "accepted": expected,
+        "202 answers": expected,
+        "rows by outcome": outcomes,
+        "inbox written in s (worker start included)": round(write_seconds, 1),
         "processed": stats["processed"],
-        "drained in s (worker start included)": round(drain_seconds, 1),
+        "processed in s (worker start included)": round(drain_seconds, 1),
         "worker rate /s (first to last processed)": round(expected / busy, 1) if busy else None,
         "task results": results,
         "handled once": sum(1 for n in handled.values() if n == 1),
@@ -248,12 +281,18 @@ def processed(args) -> int:
         "redelivered": len(sample),
     }
     problems = []
-    if not drained:
+    if not written:
+        problems.append(f"{box.waiting()} entries still in the inbox after {args.deadline} s")
+    elif not drained:
         problems.append(
             f"not all deliveries processed within {args.deadline} s ({sum(results.values())} of {expected})"
         )
     elif not redelivered:
         problems.append("the redelivered tasks did not all run")
+    if len(accepted_ids) != expected or len(set(accepted_ids)) != expected:
+        problems.append(f"{len(accepted_ids)} accepted rows ({len(set(accepted_ids))} distinct) for {expected} 202s")
+    if outcomes.get(Outcome.DUPLICATE, 0) != resent:
+        problems.append(f"{outcomes.get(Outcome.DUPLICATE, 0)} duplicate rows for {resent} re-sent requests")
     if stats["processed"] != expected:
         problems.append(f"{expected - stats['processed']} accepted deliveries not processed")
     if stats["attempts != 1"]:
@@ -268,7 +307,7 @@ def processed(args) -> int:
     if any(n != 1 for n in handled.values()):
         problems.append(f"{sum(1 for n in handled.values() if n != 1)} deliveries handled more than once")
     if results.get("processed", 0) != expected:
-        problems.append(f"{results.get('processed', 0)} task runs processed a delivery, expected {expected}")
+        problems.append(f"{results.get('processed', 0)} processings of a delivery, expected {expected}")
     if results.get("already processed", 0) != len(sample):
         problems.append(f"{results.get('already processed', 0)} redelivered runs were no-ops, expected {len(sample)}")
     return _write_check(args.check, "webhooks: processed once", figures, problems)
@@ -295,6 +334,8 @@ def main() -> int:
     p.add_argument("--check", type=Path, required=True)
     p = sub.add_parser("processed")
     p.add_argument("--endpoint", type=Path, required=True)
+    p.add_argument("--scenario", type=Path, required=True)
+    p.add_argument("--resent", type=Path, required=True, help="the resend check's output")
     p.add_argument("--redeliver", type=int, default=300)
     p.add_argument("--deadline", type=float, default=90)
     p.add_argument("--check", type=Path, required=True)

@@ -4,7 +4,8 @@
 
 - `benchint:handled` (hash delivery pk → count): one per committed `webhook_received`
   handling, counted on commit like any real subscriber's side effect would be.
-- `benchint:results` (hash result → count): what each `process_webhook_delivery` run returned.
+- `benchint:results` (hash result → count): what `process_webhook_deliveries` runs returned,
+  per delivery.
 
 Both live in the broker's Redis database (the bench's own). Nothing else differs from
 `celery -A config worker`: same tasks, same settings, same late acknowledgement.
@@ -37,8 +38,9 @@ def count_handling(sender, delivery, **kwargs) -> None:
 
 
 def count_result(sender=None, retval=None, **kwargs) -> None:
-    if sender is not None and sender.name.endswith("process_webhook_delivery"):
-        _redis().hincrby(RESULTS_KEY, str(retval), 1)
+    if sender is not None and sender.name.endswith("process_webhook_deliveries") and isinstance(retval, dict):
+        for result, count in retval.items():
+            _redis().hincrby(RESULTS_KEY, result, count)
 
 
 webhook_received.connect(count_handling, dispatch_uid="bench.count_handling")
