@@ -2,35 +2,17 @@
 real PostgreSQL: one device, one config, every caller answered with the same device id."""
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from config.credentials import credential_digest
 from devices import services
 from devices.models import ConfigChange, Device, DeviceConfig, DeviceEvent, Owner
+from tests.concurrency import THREADS, all_at_once
 from tests.factories import measurement_type, next_mac, registration_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-THREADS = 8
-
-
-def all_at_once(call, n: int = THREADS) -> list:
-    """Run `call` in n threads released together; each thread closes its own connection."""
-    barrier = threading.Barrier(n)
-
-    def run(_):
-        try:
-            barrier.wait()
-            return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_one_mac_registered_from_many_threads_over_http_is_one_device(owner):

@@ -21,6 +21,7 @@ from devices import services, tasks
 from devices.identity import InvalidMac
 from devices.models import DeviceEvent
 from tests.broker import queued_tasks
+from tests.concurrency import all_at_once
 from tests.factories import OwnerFactory, UserFactory, measurement_type, register_device
 
 # How long to wait for the worker or the channel layer before a test fails (never a pass).
@@ -180,21 +181,7 @@ def test_dispatching_an_event_twice_hands_it_on_once(celery_worker, dispatched, 
 def test_two_workers_racing_for_one_event_hand_it_on_once(owner, dispatched):
     register_device(owner=owner)  # no worker runs: the enqueued hand-off just waits
     event_id = str(DeviceEvent.objects.get().id)
-    barrier = threading.Barrier(2)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(tasks.dispatch_device_event(event_id))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = all_at_once(lambda: tasks.dispatch_device_event(event_id), 2)
 
     assert sorted(results) == [False, True]
     assert dispatched == [event_id]

@@ -4,7 +4,6 @@ when a drain dies halfway, and never processed twice."""
 
 import json
 import logging
-import threading
 
 import pytest
 from django.db import connection
@@ -15,6 +14,7 @@ from django.utils import timezone
 from integrations.models import WebhookDelivery
 from integrations.webhooks import inbox, services
 from tests.broker import queued_tasks
+from tests.concurrency import all_at_once
 from tests.integrations.webhooks import senders
 from tests.integrations.webhooks.conftest import accepted_delivery, make_endpoint, receive_url
 from tests.metrics import sample, scrape
@@ -85,24 +85,12 @@ class TestReceiving:
     def test_concurrent_copies_of_one_delivery_are_accepted_once(self, box):
         endpoint = make_endpoint("standard_webhooks")
         headers = senders.sign(endpoint.scheme, secret=endpoint.secret, body=BODY, delivery="msg_race")
-        barrier = threading.Barrier(8)
-        statuses = []
 
         def send():
-            barrier.wait()
-            try:
-                response = Client().post(
-                    receive_url(endpoint), data=BODY, content_type="application/json", headers=headers
-                )
-                statuses.append(response.status_code)
-            finally:
-                connection.close()
+            response = Client().post(receive_url(endpoint), data=BODY, content_type="application/json", headers=headers)
+            return response.status_code
 
-        threads = [threading.Thread(target=send) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        statuses = all_at_once(send)
         services.inbox_drain()
 
         assert sorted(statuses) == [200] * 7 + [202]
