@@ -1,5 +1,11 @@
-"""Hands device events on once their transaction commits: to the Celery queue (for the
-integrations that act on them) and to the live view of staff connected to ``ws/events/``."""
+"""Hands device events on once their transaction commits, to the Celery queue. The worker's
+`dispatch_device_event` then passes each on, once, to the integrations that act on it and to
+the live view of staff connected to ``ws/events/`` (`live_push`).
+
+The live push is the worker's, not the request's: from a synchronous request it costs an event
+loop and a Redis connection each time (`async_to_sync`), about a quarter of a registration's
+CPU. The price: without a worker the live view is silent, and an event whose hand-off was lost
+shows when beat hands it on again, a minute later."""
 
 import logging
 
@@ -33,12 +39,18 @@ def _publish(event) -> None:
     except Exception:
         # The outbox row stays undispatched; beat's redispatch task picks it up.
         logger.exception("device event enqueue failed", extra={"event_id": str(event.id)})
+
+
+def live_push(event) -> None:
+    """Show a dispatched event to the staff watching ``ws/events/`` (best effort: the live view
+    is a view, the outbox row is the record)."""
     layer = get_channel_layer()
-    if layer is not None:
-        try:
-            async_to_sync(layer.group_send)(LIVE_GROUP, live_message(event))
-        except Exception:
-            logger.exception("live event push failed", extra={"event_id": str(event.id)})
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(LIVE_GROUP, live_message(event))
+    except Exception:
+        logger.exception("live event push failed", extra={"event_id": str(event.id)})
 
 
 @receiver(signals.device_registered, dispatch_uid="devices.events.registered")

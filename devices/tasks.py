@@ -6,7 +6,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from devices import services
+from devices import events, services
 from devices.models import DeviceEvent
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ REDISPATCH_AFTER = dt.timedelta(minutes=1)
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch_device_event(event_id: str) -> bool:
     """Hand one outbox event on, exactly once: the row lock keeps a retried or duplicated
-    task from handing it on twice."""
+    task from handing it on twice. Once committed, it is shown live on ``ws/events/``."""
     with transaction.atomic():
         event = (
             DeviceEvent.objects.select_for_update(skip_locked=True)
@@ -34,6 +34,7 @@ def dispatch_device_event(event_id: str) -> bool:
         event.dispatched_at = timezone.now()
         event.save(update_fields=["dispatched_at"])
     logger.info("device event dispatched", extra={"event_id": event_id, "event": event.kind})
+    events.live_push(event)
     return True
 
 

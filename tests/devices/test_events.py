@@ -241,7 +241,10 @@ def staff_cookie(transactional_db):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_staff_receive_registrations_and_config_changes_live(staff_cookie, async_db_connections_closed):
+async def test_staff_receive_registrations_and_config_changes_live(
+    celery_worker, staff_cookie, async_db_connections_closed
+):
+    """The worker that hands each event on shows it live (through the Redis channel layer)."""
     owner = await sync_to_async(OwnerFactory)()
     socket = events_socket(cookie=staff_cookie)
     connected, _ = await socket.connect(timeout=DEADLINE_SECONDS)
