@@ -356,7 +356,6 @@ LATE_DUPLICATE_ERROR = "Its id was accepted before, longer ago than the dedupe w
 class Written:
     accepted_pks: list[int]
     late_duplicates: list[str]  # inbox ids of deliveries found to be duplicates only when written
-    skipped: int  # entries whose endpoint was deleted meanwhile, or unreadable
 
 
 def _delivery_of(entry: inbox.Entry) -> WebhookDelivery:
@@ -425,7 +424,7 @@ def deliveries_write(
     skipped = len(entries) - len(deliveries)
     if skipped:
         logger.warning("webhook deliveries not written (endpoint deleted, or unreadable)", extra={"count": skipped})
-    return Written(accepted_pks=accepted, late_duplicates=[delivery.inbox_id for delivery in late], skipped=skipped)
+    return Written(accepted_pks=accepted, late_duplicates=[delivery.inbox_id for delivery in late])
 
 
 def _process_enqueue(delivery_pks: list[int]) -> None:
