@@ -1,4 +1,5 @@
-"""GET /health/: is the hub able to work? Checks the database, the cache and the task broker."""
+"""GET /health/: is the hub able to work? Checks the database, the cache, the task broker and,
+where there is one, the webhook inbox (which receiving webhooks needs)."""
 
 import time
 
@@ -48,6 +49,15 @@ def _broker():
     return "celery broker"
 
 
+def _webhook_inbox():
+    from integrations.webhooks import inbox
+
+    box = inbox.inbox_get()
+    if box is None:
+        return "none: deliveries are written as they arrive"
+    return f"{box.waiting()} waiting"
+
+
 @csrf_exempt  # it only reads; a stray POST deserves the JSON 405, not the CSRF page
 @never_cache
 def health(request):
@@ -55,7 +65,12 @@ def health(request):
         response = json_error("Method not allowed: use GET.", 405)
         response["Allow"] = "GET, HEAD"
         return response
-    checks = {"database": _check(_database), "cache": _check(_cache), "broker": _check(_broker)}
+    checks = {
+        "database": _check(_database),
+        "cache": _check(_cache),
+        "broker": _check(_broker),
+        "webhook_inbox": _check(_webhook_inbox),
+    }
     healthy = all(check["status"] == "up" for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503)
 

@@ -25,10 +25,12 @@ def test_all_up_is_200_with_each_dependency():
         "database": "up",
         "cache": "up",
         "broker": "up",
+        "webhook_inbox": "up",
     }
     assert checks["database"]["detail"] == "postgresql"
     assert checks["cache"]["detail"] == "RedisCache"
     assert checks["broker"]["detail"] == "celery broker"
+    assert checks["webhook_inbox"]["detail"] == "0 waiting"
     assert all(check["latency_ms"] >= 0 for check in checks.values())
 
 
@@ -80,6 +82,25 @@ def test_a_broker_that_is_down_is_not_reported_in_embedded_mode(settings, monkey
         "latency_ms": body["checks"]["broker"]["latency_ms"],
         "detail": "in-process tasks",
     }
+
+
+def test_a_webhook_inbox_that_is_down_is_503(settings):
+    settings.WEBHOOKS_INBOX_URL = f"redis://{CLOSED_PORT}/0"
+
+    status, body = health()
+
+    assert status == 503
+    assert body["checks"]["webhook_inbox"]["status"] == "down"
+    assert body["checks"]["broker"]["status"] == "up"
+
+
+def test_without_an_inbox_webhooks_need_only_the_database(settings):
+    settings.WEBHOOKS_INBOX_URL = ""
+
+    status, body = health()
+
+    assert status == 200
+    assert body["checks"]["webhook_inbox"]["detail"] == "none: deliveries are written as they arrive"
 
 
 def test_health_answers_only_get():
