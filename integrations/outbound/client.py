@@ -255,6 +255,30 @@ class OutboundClient:
 
     # ----------------------------------------------------------------------------- public API
 
+    def cached(
+        self,
+        *,
+        integration: str,
+        operation: str,
+        cache_key_parts: Any,
+        expect: Expect = "json",
+        raise_for_status: bool = True,
+    ) -> OutboundResult | None:
+        """The fresh cached answer that `request(..., cache_key_parts=...)` would serve, or None.
+
+        For a caller with work to do before a call that a cache hit makes needless — resolving
+        a credential costs a query and a decryption; a hit needs no credential. A hit counts
+        as one (and a cached 404 raises, as `request` does); a miss counts nothing, the
+        `request` that follows counts it.
+        """
+        call = self._prepare_send(integration, operation, "GET", "(cache)", None, True, expect, raise_for_status, None)
+        call.cache_key = outbound_cache.entry_key(integration=integration, operation=operation, parts=cache_key_parts)
+        entry, _ = outbound_cache.lookup(call.cache_key, integration)
+        if entry is None or not entry.is_fresh(self._clock()):
+            return None
+        metrics.CACHE.labels(integration, operation, "hit").inc()
+        return self._cached(call, entry)
+
     def request(
         self,
         *,
@@ -856,6 +880,11 @@ def get_client() -> OutboundClient:
 def request(**kwargs: Any) -> OutboundResult:
     """`OutboundClient.request` on the process-wide client."""
     return get_client().request(**kwargs)
+
+
+def cached(**kwargs: Any) -> OutboundResult | None:
+    """`OutboundClient.cached` on the process-wide client."""
+    return get_client().cached(**kwargs)
 
 
 async def arequest(**kwargs: Any) -> OutboundResult:

@@ -51,37 +51,20 @@ class CurrentWeather(BaseIntegration):
     )
 
     def execute(self, config, *, owner=None, context=None) -> IntegrationResult:
-        secret = self.resolve_secret(owner)
-        if secret is None:
-            return self.missing_credentials()
         city = config["city"].strip()
         units = config.get("units", "metric")
         base_url = settings.INTEGRATIONS_OPENWEATHERMAP_API_URL.rstrip("/")
-        params = {"q": city, "units": units}
-        if config.get("lang"):
-            params["lang"] = config["lang"]
-        # A stored credential says where its key goes; the setting is OpenWeatherMap's `appid`.
-        auth = secret.credential.request_auth() if secret.credential else {"params": {"appid": secret.value}}
-        params.update(auth.get("params", {}))
+        # The weather does not depend on whose key asked: one cache entry per city.
+        cache_key_parts = [base_url, city.casefold(), units, config.get("lang")]
         try:
-            answer = outbound.request(
-                integration=SERVICE,
-                operation="current_weather",
-                method="GET",
-                url=f"{base_url}/data/2.5/weather",
-                params=params,
-                headers=auth.get("headers"),
-                auth=auth.get("auth"),
-                cache_ttl=self.metadata.cache_ttl,
-                # The weather does not depend on whose key asked: one cache entry per city.
-                cache_key_parts=[base_url, city.casefold(), units, config.get("lang")],
-            )
+            # A hit needs no key: the credential (a query and a decryption) only for a call.
+            answer = outbound.cached(integration=SERVICE, operation="current_weather", cache_key_parts=cache_key_parts)
+            if answer is None:
+                answer = self._call(config, owner=owner, base_url=base_url, cache_key_parts=cache_key_parts)
         except outbound.IntegrationNotFound:
             return IntegrationResult.failure(ErrorCode.NOT_FOUND, "City not found.")
-        except outbound.OutboundError as exc:
-            upstream = _upstream_message(exc)
-            message = f"OpenWeatherMap: {upstream}" if upstream else None
-            return self.failure_from(exc, secret=secret, message=message)
+        if isinstance(answer, IntegrationResult):
+            return answer
         data = answer.data
         try:
             result = {
@@ -97,3 +80,33 @@ class CurrentWeather(BaseIntegration):
         except (KeyError, IndexError, TypeError, ValueError, AttributeError):
             return IntegrationResult.failure(ErrorCode.BAD_RESPONSE, "OpenWeatherMap answered in an unexpected format.")
         return IntegrationResult.success(result, source=answer.source, stale=answer.stale)
+
+    def _call(self, config, *, owner, base_url: str, cache_key_parts: list):
+        """The service's answer (cached for next time), or the failure to return instead."""
+        secret = self.resolve_secret(owner)
+        if secret is None:
+            return self.missing_credentials()
+        params = {"q": config["city"].strip(), "units": config.get("units", "metric")}
+        if config.get("lang"):
+            params["lang"] = config["lang"]
+        # A stored credential says where its key goes; the setting is OpenWeatherMap's `appid`.
+        auth = secret.credential.request_auth() if secret.credential else {"params": {"appid": secret.value}}
+        params.update(auth.get("params", {}))
+        try:
+            return outbound.request(
+                integration=SERVICE,
+                operation="current_weather",
+                method="GET",
+                url=f"{base_url}/data/2.5/weather",
+                params=params,
+                headers=auth.get("headers"),
+                auth=auth.get("auth"),
+                cache_ttl=self.metadata.cache_ttl,
+                cache_key_parts=cache_key_parts,
+            )
+        except outbound.IntegrationNotFound:
+            raise
+        except outbound.OutboundError as exc:
+            upstream = _upstream_message(exc)
+            message = f"OpenWeatherMap: {upstream}" if upstream else None
+            return self.failure_from(exc, secret=secret, message=message)

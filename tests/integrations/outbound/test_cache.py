@@ -64,6 +64,32 @@ def test_a_second_read_is_served_from_the_cache_without_reaching_the_service(cli
     assert (lookups("hit") - hits, lookups("miss") - misses) == (1, 1)
 
 
+def test_cached_answers_a_fresh_entry_without_a_call_and_a_miss_with_none(client, weather_url, httpserver, clock):
+    parts = ["Berlin"]
+    hits, misses = lookups("hit"), lookups("miss")
+
+    before = client.cached(integration="weather", operation="current", cache_key_parts=parts)
+    weather(client, weather_url, cache_key_parts=parts)
+    hit = client.cached(integration="weather", operation="current", cache_key_parts=parts)
+    clock.advance(61)
+    expired = client.cached(integration="weather", operation="current", cache_key_parts=parts)
+
+    assert before is None and expired is None
+    assert (hit.source, hit.stale, hit.data) == ("cache", False, {"temp": 5})
+    assert len(httpserver.log) == 1
+    # The miss is counted by the request that follows it, not twice.
+    assert (lookups("hit") - hits, lookups("miss") - misses) == (1, 1)
+
+
+def test_cached_raises_for_a_cached_not_found_like_request(client, httpserver):
+    httpserver.expect_request("/weather").respond_with_json({"message": "city not found"}, status=404)
+    with pytest.raises(IntegrationNotFound):
+        weather(client, httpserver.url_for("/weather"), cache_key_parts=["Atlantis"])
+
+    with pytest.raises(IntegrationNotFound):
+        client.cached(integration="weather", operation="current", cache_key_parts=["Atlantis"])
+
+
 def test_different_reads_are_different_entries(client, weather_url, httpserver):
     weather(client, weather_url, city="Berlin")
     weather(client, weather_url, city="Kyiv")

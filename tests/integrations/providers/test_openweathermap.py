@@ -1,6 +1,8 @@
 """openweathermap.current_weather against a fake speaking OpenWeatherMap's wire format."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.models import Credential
 from integrations.registry import registry
@@ -64,6 +66,29 @@ def test_the_answer_is_cached_for_every_caller(fake_services):
 
     assert (first.source, second.source) == ("api", "cache")
     assert second.result == first.result
+    assert len(fake_services.log) == 1
+
+
+def test_a_cache_hit_resolves_no_credential(fake_services):
+    credential_for("openweathermap")
+    fake_services.expect_request(WEATHER).respond_with_json(fixture("openweathermap", "current_weather_london"))
+    weather()
+
+    with CaptureQueriesContext(connection) as queries:
+        hit = weather()
+
+    assert (hit.ok, hit.source) == (True, "cache")
+    assert [q["sql"] for q in queries] == []
+
+
+def test_a_removed_key_stops_calls_not_the_cached_answer(fake_services):
+    credential_for("openweathermap")
+    fake_services.expect_request(WEATHER).respond_with_json(fixture("openweathermap", "current_weather_london"))
+    weather()
+    Credential.objects.all().delete()
+
+    assert weather().source == "cache"
+    assert weather({"city": "Paris"}).error.code == "credentials_missing"
     assert len(fake_services.log) == 1
 
 
