@@ -279,6 +279,9 @@ WEBHOOKS_INBOX_URL = env.str(
 )
 WEBHOOKS_INBOX_PREFIX = env.str("WEBHOOKS_INBOX_PREFIX", default=f"{CELERY_TASK_DEFAULT_QUEUE}:webhooks")
 WEBHOOKS_INBOX_BATCH = env.int("WEBHOOKS_INBOX_BATCH", default=500)
+# Past this many deliveries waiting (no worker drains the inbox), senders get 503 and retry,
+# rather than the broker's Redis running out of memory. 0: no limit.
+WEBHOOKS_INBOX_MAX_WAITING = env.int("WEBHOOKS_INBOX_MAX_WAITING", default=100_000)
 # A delivery id re-sent within this window is answered 200 "duplicate" at once. Later, it is
 # still never processed twice (the database's unique constraint), only recorded as a duplicate
 # when written. At least each endpoint's timestamp tolerance.

@@ -35,26 +35,33 @@ CLAIM_IDLE_MS = 60_000
 DRAIN_SCHEDULED_SECONDS = 10
 
 # KEYS: stream, drain-scheduled flag, seen-id key ("" when the delivery is not deduplicated).
-# ARGV: the record (JSON), how long the id counts as seen, how long the drain flag holds.
-# Returns {duplicate, schedule a drain}: deciding both in the same atomic step as the append
-# means two copies of a delivery cannot both be accepted, and no entry waits for a drain that
-# already finished (a drain clears the flag before it reads).
+# ARGV: the record (JSON), how long the id counts as seen, how long the drain flag holds, the
+# most entries the inbox may hold (0: no limit).
+# Returns {outcome, schedule a drain}, outcome 0 recorded, 1 duplicate (recorded as such), -1
+# not recorded: the inbox is full. Deciding it all in one atomic step means two copies of a
+# delivery cannot both be accepted, an id is never marked seen without its delivery recorded,
+# and no entry waits for a drain that already finished (a drain clears the flag before it reads).
 _PUSH = """
+local schedule = 0
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+  schedule = 1
+end
+local limit = tonumber(ARGV[4])
+if limit > 0 and redis.call('XLEN', KEYS[1]) >= limit then
+  return {-1, schedule}
+end
 local duplicate = 0
 if KEYS[3] ~= '' and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then
   duplicate = 1
 end
 redis.call('XADD', KEYS[1], '*', 'r', ARGV[1], 'dup', duplicate)
-local schedule = 0
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-  schedule = 1
-end
 return {duplicate, schedule}
 """
 
 
 @dataclasses.dataclass(frozen=True)
 class Pushed:
+    recorded: bool  # False: the inbox is full (WEBHOOKS_INBOX_MAX_WAITING), nothing was written
     duplicate: bool
     drain_needed: bool
 
@@ -82,10 +89,16 @@ class RedisInbox:
         """Append a record; with `seen_key`, as a duplicate when that key was seen within
         `seen_seconds`."""
         keys = [self.stream, self.drain_flag, self.seen_prefix + seen_key if seen_key else ""]
-        duplicate, drain_needed = self._push(
-            keys=keys, args=[json.dumps(record, separators=(",", ":")), seen_seconds, DRAIN_SCHEDULED_SECONDS]
+        outcome, drain_needed = self._push(
+            keys=keys,
+            args=[
+                json.dumps(record, separators=(",", ":")),
+                seen_seconds,
+                DRAIN_SCHEDULED_SECONDS,
+                settings.WEBHOOKS_INBOX_MAX_WAITING,
+            ],
         )
-        return Pushed(duplicate=bool(duplicate), drain_needed=bool(drain_needed))
+        return Pushed(recorded=outcome >= 0, duplicate=outcome == 1, drain_needed=bool(drain_needed))
 
     def drain_unscheduled(self) -> None:
         """Called first by a drain: from now on a push schedules the next one."""

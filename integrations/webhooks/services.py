@@ -182,6 +182,15 @@ class MalformedJson(DomainError):
     status_code = status.HTTP_400_BAD_REQUEST
 
 
+class InboxFull(DomainError):
+    """The inbox holds WEBHOOKS_INBOX_MAX_WAITING deliveries not yet written (no worker drains
+    it, or the database does not take them): senders are told to retry rather than Redis,
+    which is also the task broker, running out of memory."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    retry_after_seconds = 60
+
+
 @dataclasses.dataclass(frozen=True)
 class Receipt:
     """What the receiving view answers."""
@@ -287,6 +296,9 @@ def _store(record: dict, *, seen_key: str = "", seen_seconds: int = 0) -> bool:
     pushed = box.push(record, seen_key=seen_key, seen_seconds=seen_seconds)
     if pushed.drain_needed:
         _drain_schedule(box)
+    if not pushed.recorded:
+        logger.error("webhook inbox full: delivery refused", extra={"endpoint_id": record["endpoint"]})
+        raise InboxFull("Too many deliveries are waiting to be recorded; retry later.")
     return pushed.duplicate
 
 
@@ -297,7 +309,7 @@ def delivery_receive(
 
     `body` is the raw request body; `body_too_large` says it was over WEBHOOKS_BODY_MAX_BYTES
     (and not read). The answer is 202 accepted, 200 for an already-accepted delivery id, or
-    400/401/413 with the reason.
+    400/401/413 with the reason; InboxFull is raised when nothing could be recorded.
     """
     scheme = _scheme(endpoint.scheme)
     now = timezone.now()

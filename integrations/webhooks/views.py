@@ -47,6 +47,10 @@ def webhook_receive(request: HttpRequest, endpoint_token: str) -> JsonResponse:
         )
     except NotFound as exc:
         return json_error(exc.detail, 404)
+    except services.InboxFull as exc:
+        response = json_error(exc.detail, exc.status_code)
+        response["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     except Exception:
         # Database down, or a bug: senders retry on 5xx, and a 503 tells them to. Nothing was
         # half-recorded (each record is one INSERT), so the retry is safe.

@@ -137,6 +137,24 @@ class TestReceiving:
         assert commands == ["EVALSHA"]
         assert len(queries) == 0
 
+    def test_a_full_inbox_answers_503_with_retry_after_and_marks_nothing_seen(self, post_webhook, box, settings):
+        settings.WEBHOOKS_INBOX_MAX_WAITING = 2
+        endpoint = make_endpoint("standard_webhooks")
+        for n in range(2):
+            assert post_webhook(endpoint, BODY, delivery=f"msg_{n}", drain=False).status_code == 202
+
+        refused = post_webhook(endpoint, BODY, delivery="msg_2", drain=False)
+        forged = post_webhook(endpoint, BODY, {"webhook-id": "x", "webhook-timestamp": "1"}, drain=False)
+
+        assert (refused.status_code, forged.status_code) == (503, 503)
+        assert refused["Retry-After"] == str(services.InboxFull.retry_after_seconds)
+        assert refused.json() == {"detail": "Too many deliveries are waiting to be recorded; retry later."}
+        assert box.waiting() == 2
+        # Once the worker caught up, the sender's retry is accepted: its id was not burnt.
+        services.inbox_drain()
+        assert post_webhook(endpoint, BODY, delivery="msg_2").status_code == 202
+        assert WebhookDelivery.objects.filter(outcome=Outcome.ACCEPTED).count() == 3
+
     def test_inbox_unreachable_is_503_and_the_sender_retries(self, settings, client):
         endpoint = make_endpoint("hex_hmac")
         settings.WEBHOOKS_INBOX_URL = "redis://127.0.0.1:1/0"  # nothing listens there
