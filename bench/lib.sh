@@ -28,3 +28,40 @@ ensure_wrk() {
     apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
   fi
 }
+
+# CPU seconds the server ($server_pid and its workers) has used so far, user + system. Per
+# request, a figure that other load on the machine moves much less than requests per second.
+server_cpu() {
+  local ticks=0 child
+  [ -n "${server_pid:-}" ] || { echo 0.00; return; }
+  for child in "$server_pid" $(pgrep -P "$server_pid"); do
+    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name.
+    ticks=$((ticks + $(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+  done
+  echo "$ticks $(getconf CLK_TCK)" | awk '{printf "%.2f", $1 / $2}'
+}
+
+# scenario NAME SCRIPT EXPECTED_STATUSES DURATION [VAR=value ...]: one wrk run of $LUA_DIR/SCRIPT
+# (bench/lua/lib.lua), its JSON summary with the server's CPU seconds in $RUN_DIR, its path
+# in $SCENARIO_OUT.
+step=0
+scenario() {
+  local name=$1 script=$2 expect=$3 duration=$4
+  shift 4
+  step=$((step + 1))
+  local tag
+  tag=$(printf '%02d-%s' "$step" "$name")
+  mkdir -p "$RUN_DIR/wrk/$tag"
+  log "$name"
+  local cpu_before
+  cpu_before=$(server_cpu)
+  env "$@" BENCH_NAME="$name" BENCH_EXPECT="$expect" BENCH_THREADS="$THREADS" \
+    BENCH_RUN_DIR="$RUN_DIR/wrk/$tag" BENCH_OUT="$RUN_DIR/scenario-$tag.json" \
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${duration}s" --timeout 10s -s "$LUA_DIR/$script" "$BASE_URL" \
+    | tee "$RUN_DIR/wrk/$tag/wrk.txt" | grep -E 'Requests/sec|requests in|errors|Non-2xx' || true
+  SCENARIO_OUT=$RUN_DIR/scenario-$tag.json
+  test -s "$SCENARIO_OUT" || { echo "wrk wrote no summary for $name" >&2; exit 1; }
+  local cpu
+  cpu=$(awk -v a="$cpu_before" -v b="$(server_cpu)" 'BEGIN {printf "%.2f", b - a}')
+  sed -i "s/^{/{\"server_cpu_seconds\": $cpu, /" "$SCENARIO_OUT"
+}

@@ -36,6 +36,7 @@ ln -sfn "$(basename "$RUN_DIR")" bench/results/latest
 
 # The hub's production settings (config/settings.py, config/gunicorn.conf.py).
 source bench/lib.sh
+LUA_DIR=bench/lua
 production_env sb-bench
 # Each device's last_seen is written once per resolution: here in the cold pass of (b). With the
 # default minute, the marks would expire in the middle of a later run, and some random share of
@@ -88,39 +89,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# CPU seconds the server (its process and workers) has used so far, user + system. Per request,
-# a figure that other load on the machine moves much less than requests per second.
-server_cpu() {
-  local ticks=0 child
-  for child in "$server_pid" $(pgrep -P "$server_pid"); do
-    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name.
-    ticks=$((ticks + $(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
-  done
-  echo "$ticks $(getconf CLK_TCK)" | awk '{printf "%.2f", $1 / $2}'
-}
-
-# scenario NAME SCRIPT EXPECTED_STATUSES DURATION [VAR=value ...]: one wrk run, summary in the run dir.
-step=0
-scenario() {
-  local name=$1 script=$2 expect=$3 duration=$4
-  shift 4
-  step=$((step + 1))
-  local tag
-  tag=$(printf '%02d-%s' "$step" "$name")
-  mkdir -p "$RUN_DIR/wrk/$tag"
-  log "$name"
-  local cpu_before
-  cpu_before=$(server_cpu)
-  env "$@" BENCH_NAME="$name" BENCH_EXPECT="$expect" BENCH_THREADS="$THREADS" \
-    BENCH_RUN_DIR="$RUN_DIR/wrk/$tag" BENCH_OUT="$RUN_DIR/scenario-$tag.json" \
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${duration}s" --timeout 10s -s "bench/lua/$script" "$BASE_URL" \
-    | tee "$RUN_DIR/wrk/$tag/wrk.txt" | grep -E 'Requests/sec|requests in|errors|Non-2xx' || true
-  test -s "$RUN_DIR/scenario-$tag.json" || { echo "wrk wrote no summary for $name" >&2; exit 1; }
-  local cpu
-  cpu=$(awk -v a="$cpu_before" -v b="$(server_cpu)" 'BEGIN {printf "%.2f", b - a}')
-  sed -i "s/^{/{\"server_cpu_seconds\": $cpu, /" "$RUN_DIR/scenario-$tag.json"
-}
 
 # A failed check leaves nothing sound to measure: print what there is, and stop.
 stop_with_report() {

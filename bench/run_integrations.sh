@@ -36,6 +36,7 @@ ln -sfn "$(basename "$RUN_DIR")" bench/results/integrations-latest
 
 # The hub's production settings (config/settings.py, config/gunicorn.conf.py).
 source bench/lib.sh
+LUA_DIR=bench/integrations/lua
 production_env sb-benchint
 # The weather integration talks to the fake, with a key from the environment, publicly.
 FAKE_URL=http://127.0.0.1:$FAKE_PORT
@@ -80,25 +81,6 @@ wait_for() {
   exit 1
 }
 
-# scenario NAME SCRIPT EXPECTED_STATUSES DURATION [VAR=value ...]: one wrk run, its JSON summary
-# in the run dir (bench/integrations/lua/common.lua).
-step=0
-scenario() {
-  local name=$1 script=$2 expect=$3 duration=$4
-  shift 4
-  step=$((step + 1))
-  local tag
-  tag=$(printf '%02d-%s' "$step" "$name")
-  mkdir -p "$RUN_DIR/wrk/$tag"
-  log "$name"
-  env "$@" BENCH_NAME="$name" BENCH_EXPECT="$expect" BENCH_THREADS="$THREADS" \
-    BENCH_RUN_DIR="$RUN_DIR/wrk/$tag" BENCH_OUT="$RUN_DIR/scenario-$tag.json" \
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${duration}s" --timeout 10s -s "bench/integrations/lua/$script" "$BASE_URL" \
-    | tee "$RUN_DIR/wrk/$tag/wrk.txt" | grep -E 'Requests/sec|requests in|errors|Non-2xx' || true
-  test -s "$RUN_DIR/scenario-$tag.json" || { echo "wrk wrote no summary for $name" >&2; exit 1; }
-  SCENARIO_OUT=$RUN_DIR/scenario-$tag.json
-}
-
 # Others may share the machine: the load around the run says how far to trust the figures.
 cut -d' ' -f1-3 /proc/loadavg >"$RUN_DIR/loadavg-start.txt"
 log "fresh database $DB_NAME, empty Redis $REDIS_DB_URL"
@@ -113,7 +95,8 @@ wait_for "$FAKE_URL/_stats" "${pids[-1]}" "$RUN_DIR/fake.log"
 
 log "server: gunicorn (config/gunicorn.conf.py) on $BASE_URL"
 .venv/bin/gunicorn config.wsgi:application -c config/gunicorn.conf.py >"$RUN_DIR/server.log" 2>&1 &
-pids+=($!)
+server_pid=$!
+pids+=("$server_pid")
 wait_for "$BASE_URL/health/live/" "${pids[-1]}" "$RUN_DIR/server.log"
 curl -fsS "$BASE_URL/health/" >"$RUN_DIR/health.json" || { echo "GET /health/ is not 200" >&2; exit 1; }
 # Warm-up: first requests import lazily and open connection pools.

@@ -2,7 +2,7 @@
 
     python bench/integrations/report.py RUN_DIR
 
-Reads the wrk summaries (scenario-*.json, bench/integrations/lua/common.lua) and the checks
+Reads the wrk summaries (scenario-*.json, bench/lua/lib.lua) and the checks
 (check-*.json, webhooks.py and outbound_bench.py); writes summary.txt and summary.json. Exits 1
 when a check failed or is missing, or when webhook ingestion is under BENCH_INT_TARGET_RATIO
 (0.5) of the ceiling.
@@ -54,15 +54,17 @@ def main() -> int:
     lines = [
         "(a) signed webhook ingestion, (c) weather cache hits through the API — wrk "
         "(1 thread, 16 connections, gunicorn as in production)",
-        f"{'scenario':<16}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  "
+        f"{'scenario':<16}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU µs':>8}  "
         f"{'statuses':<24}{'unexpected':>10}{'sock.err':>9}",
     ]
     for s in scenarios:
+        # The server's CPU per request: other load on the machine moves it far less than req/s.
+        s["server_cpu_us"] = round(s.get("server_cpu_seconds", 0.0) / s["requests"] * 1e6) if s["requests"] else 0
         statuses = " ".join(f"{code}:{n}" for code, n in sorted(s["statuses"].items()))
         socket_errors = sum(s["socket_errors"].values())
         lines.append(
             f"{s['name']:<16}{s['requests']:>9}{s['rps']:>9.0f}{s['p50_ms']:>9.2f}{s['p99_ms']:>9.2f}"
-            f"{s['max_ms']:>9.1f}  {statuses:<24}{s['unexpected']:>10}{socket_errors:>9}"
+            f"{s['max_ms']:>9.1f}{s['server_cpu_us']:>8}  {statuses:<24}{s['unexpected']:>10}{socket_errors:>9}"
         )
         if s["unexpected"]:
             problems.append(f"{s['name']}: {s['unexpected']} unexpected answers, first: {s['first_unexpected']}")
@@ -72,16 +74,23 @@ def main() -> int:
             problems += [f"weather: {problem}" for problem in _weather_problems(run_dir, s)]
 
     by_name = {s["name"]: s for s in scenarios}
-    ceilings = [s["rps"] for s in scenarios if s["name"].startswith("ceiling")]
+    ceilings = [s for s in scenarios if s["name"].startswith("ceiling")]
     ratios = {}
     if ceilings and "webhooks" in by_name:
-        ceiling = sum(ceilings) / len(ceilings)
+        ceiling = sum(s["rps"] for s in ceilings) / len(ceilings)
+        ceiling_cpu = sum(s["server_cpu_us"] for s in ceilings) / len(ceilings)
         lines.append("")
-        lines.append(f"ceiling (mean of {len(ceilings)} runs of /health/live/): {ceiling:.0f} req/s")
+        lines.append(
+            f"ceiling (mean of {len(ceilings)} runs of /health/live/): {ceiling:.0f} req/s, "
+            f"{ceiling_cpu:.0f} µs of server CPU each"
+        )
+        lines.append("             req/s ÷ ceiling   server CPU per request (ceiling's ÷ this one's)")
         for name in ("webhooks", "weather"):
             if name in by_name:
                 ratios[name] = by_name[name]["rps"] / ceiling
-                lines.append(f"  {name:<9} / ceiling = {ratios[name]:.0%}")
+                cpu = by_name[name]["server_cpu_us"]
+                cpu_ratio = f"{ceiling_cpu / cpu:.0%}" if cpu else "-"
+                lines.append(f"  {name:<9}  {ratios[name]:>14.0%}   {cpu_ratio:>8}")
         if ratios["webhooks"] < TARGET_RATIO:
             problems.append(f"webhook ingestion at {ratios['webhooks']:.0%} of the ceiling, target {TARGET_RATIO:.0%}")
     else:

@@ -4,6 +4,7 @@
 --   BENCH_THREADS   wrk's -t (each thread needs to know its share of a quota)
 --   BENCH_EXPECT    the statuses that count as success, e.g. "200" or "200,201"
 --   BENCH_RUN_DIR   a fresh directory per run (quota runs leave a marker per finished thread)
+--   BENCH_BODY_MATCH  optional: answers whose body lacks this text are counted as mismatched
 --
 -- Each wrk thread has its own Lua state: counters are per-thread globals, which done() (in the
 -- main state) reads back with thread:get().
@@ -15,7 +16,10 @@
 -- rather than stopping: an idle open connection would pin a gunicorn sync worker until its
 -- timeout. wrk sleeps for its whole -d however early the work is done, so the last thread to
 -- finish interrupts it with SIGINT, which ends a wrk run cleanly. (Sent from a background
--- shell: system() ignores SIGINT in the caller while it runs.)
+-- shell: system() ignores SIGINT in the caller while it runs.) Every scenario request then has
+-- its answer counted: the checks can compare answers with database rows exactly.
+--
+-- Used by bench/lua/*.lua (devices) and bench/integrations/lua/*.lua (integrations).
 
 local M = {}
 
@@ -23,6 +27,7 @@ local env = os.getenv
 local nthreads = tonumber(env("BENCH_THREADS") or "1")
 local run_dir = env("BENCH_RUN_DIR") or "."
 local filler_body = "pong"
+local body_match = env("BENCH_BODY_MATCH")
 
 local expected = {}
 for code in (env("BENCH_EXPECT") or "200"):gmatch("%d+") do
@@ -31,38 +36,43 @@ end
 
 local threads = {}
 
--- Main state: give every thread its index before its init() runs.
 function M.setup(thread)
    thread:set("tid", #threads)
    table.insert(threads, thread)
 end
 
--- Per-thread state (globals, so that thread:get() can read them).
-statuses = {}    -- status code -> responses of the scenario
-answered = 0     -- responses of the scenario (fillers excluded)
-quota = nil      -- this thread's share of the quota, nil = run for wrk's -d
-local sent = 0
+-- Per-thread state: globals, read back by done() with thread:get().
+statuses = {}
+answered = 0
+sent = 0
+fillers = 0
+mismatched = 0
+quota = nil
+first_unexpected = ""
 local make_request, on_response, filler
 local skip_probe = false
 
--- The share of `total` items that thread `tid` takes (items tid+1, tid+1+n, tid+1+2n, ...).
-function M.share(total, tid)
+function M.nthreads()
+   return nthreads
+end
+
+function M.share(total, thread_index)
    local share = math.floor(total / nthreads)
-   if tid < total % nthreads then
+   if thread_index < total % nthreads then
       share = share + 1
    end
    return share
 end
 
--- Start this thread: make(i) builds its i-th request (i from 1); handle(status, headers, body)
--- sees each response of the scenario; total is the quota of all threads, or nil.
+-- make(i) builds this thread's i-th request (i from 1); handle(status, headers, body) sees each
+-- scenario response; total is the quota of all threads (nil: run for wrk's -d).
 function M.start(make, handle, total)
    make_request, on_response = make, handle
+   filler = wrk.format("GET", "/health/live/")
    if total then
       quota = M.share(total, tid)
-      filler = wrk.format("GET", "/health/live/")
    end
-   -- wrk builds one request of thread 0 to check its syntax, and never sends it.
+   -- wrk builds one request of thread 0 to check it, and never sends it.
    skip_probe = tid == 0
 end
 
@@ -72,6 +82,7 @@ function M.request()
       return make_request(1)
    end
    if quota and sent >= quota then
+      fillers = fillers + 1
       return filler
    end
    sent = sent + 1
@@ -97,6 +108,13 @@ function M.response(status, headers, body)
    end
    answered = answered + 1
    statuses[status] = (statuses[status] or 0) + 1
+   if not expected[status] and first_unexpected == "" then
+      -- Kept JSON-safe: control characters, quotes and backslashes become spaces.
+      first_unexpected = (string.format("%d %s", status, (body or ""):sub(1, 200)):gsub('[%c"\\]', " "))
+   end
+   if body_match and not (body or ""):find(body_match, 1, true) then
+      mismatched = mismatched + 1
+   end
    if on_response then
       on_response(status, headers, body)
    end
@@ -113,9 +131,9 @@ local function json_object(t)
    return "{" .. table.concat(parts, ", ") .. "}"
 end
 
--- Main state: merge the threads' counters and write the scenario's summary.
 function M.done(summary, latency, requests)
-   local merged, total, unexpected, quota_total = {}, 0, 0, 0
+   local merged, total, unexpected, quota_total, sent_total, filler_total, mismatched_total = {}, 0, 0, 0, 0, 0, 0
+   local sample = ""
    for _, thread in ipairs(threads) do
       for code, n in pairs(thread:get("statuses")) do
          merged[code] = (merged[code] or 0) + n
@@ -124,7 +142,13 @@ function M.done(summary, latency, requests)
          end
       end
       total = total + thread:get("answered")
+      sent_total = sent_total + thread:get("sent")
+      filler_total = filler_total + thread:get("fillers")
+      mismatched_total = mismatched_total + thread:get("mismatched")
       quota_total = quota_total + (thread:get("quota") or 0)
+      if sample == "" then
+         sample = thread:get("first_unexpected")
+      end
    end
    local seconds = summary.duration / 1e6
    local e = summary.errors
@@ -132,6 +156,8 @@ function M.done(summary, latency, requests)
       name = string.format("%q", env("BENCH_NAME") or "?"),
       seconds = string.format("%.3f", seconds),
       requests = total,
+      sent = sent_total,
+      fillers = filler_total,
       quota = quota_total > 0 and quota_total or "null",
       rps = string.format("%.1f", total / seconds),
       p50_ms = string.format("%.3f", latency:percentile(50) / 1000),
@@ -140,6 +166,8 @@ function M.done(summary, latency, requests)
       max_ms = string.format("%.3f", latency.max / 1000),
       statuses = json_object(merged),
       unexpected = unexpected,
+      mismatched = mismatched_total,
+      first_unexpected = '"' .. sample .. '"',
       socket_errors = json_object({connect = e.connect, read = e.read, write = e.write, timeout = e.timeout}),
    }
    local out = assert(io.open(env("BENCH_OUT"), "w"))
@@ -147,7 +175,6 @@ function M.done(summary, latency, requests)
    out:close()
 end
 
--- Install the wrk hooks as the globals wrk looks for.
 function M.install()
    setup, request, response, done = M.setup, M.request, M.response, M.done
 end

@@ -5,8 +5,8 @@
 --   BENCH_PATH      /api/v1/webhooks/<token>/
 --   BENCH_TOTAL     the quota: how many of the lines to send (at most the file's length)
 -- Thread t sends lines t+1, t+1+n, ... in order, so the lines sent are known exactly.
-package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
-local bench = require("common")
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "../../lua/?.lua;" .. package.path
+local bench = require("lib")
 
 local lines = {}
 
