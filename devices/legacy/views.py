@@ -17,7 +17,6 @@ import re
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from config.errors import DomainError, NotFound
 from config.exception_handler import api_exception_handler
+from config.parsers import JSONParser
 from devices import selectors, services
 from devices.api.authentication import ApiTokenAuthentication
 from devices.legacy import serializers
