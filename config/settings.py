@@ -49,7 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # HTTP server metrics for /metrics (django-prometheus): first and last, to time everything.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "config.middleware.RequestBodyLimitMiddleware",
+    "config.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
