@@ -8,9 +8,8 @@ from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 
-from config.errors import json_error
+from config.errors import read_only_view
 
 
 def _check(probe) -> dict:
@@ -58,13 +57,9 @@ def _webhook_inbox():
     return f"{box.waiting()} waiting"
 
 
-@csrf_exempt  # it only reads; a stray POST deserves the JSON 405, not the CSRF page
+@read_only_view
 @never_cache
 def health(request):
-    if request.method not in ("GET", "HEAD"):
-        response = json_error("Method not allowed: use GET.", 405)
-        response["Allow"] = "GET, HEAD"
-        return response
     checks = {
         "database": _check(_database),
         "cache": _check(_cache),
@@ -75,6 +70,7 @@ def health(request):
     return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503)
 
 
+@read_only_view
 @never_cache
 def ping(request):
     """Liveness: answers without touching any dependency (the benchmark's ceiling, too)."""

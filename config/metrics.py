@@ -10,11 +10,10 @@ import hmac
 from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from config.errors import json_error
+from config.errors import json_error, read_only_view
 from integrations.outbound.metrics import BREAKER_STATE, multiprocess_dir
 from integrations.webhooks.metrics import INBOX_STATE
 
@@ -47,8 +46,8 @@ def _authorized(request) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
+@read_only_view
 @never_cache
-@require_GET
 def metrics(request):
     if not _authorized(request):
         response = json_error("A valid metrics token is required (Authorization: Bearer <token>).", 401)

@@ -27,6 +27,8 @@ CREDENTIAL_HASH_KEY = env.str("CREDENTIAL_HASH_KEY", default=SECRET_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A CSRF failure on an API or device path is answered as JSON, like every other error there.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "daphne",
@@ -190,6 +192,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Device registry, config delivery and the management API of the Switchboard hub.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are public and the same for everyone: no credential is read, so a
+    # malformed Authorization header cannot turn the page into a 401 in OpenAPI or HTML.
+    "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
