@@ -18,10 +18,13 @@ __all__ = [
     "WebhookDelivery",
     "webhook_token_generate",
     "webhook_tolerance_default",
+    "SECRET_GRACE_MAX_SECONDS",
 ]
 
 TOLERANCE_MIN_SECONDS = 1
 TOLERANCE_MAX_SECONDS = 7 * 24 * 3600
+# How long a rotated-out signing secret may be kept working: a sender has a year to switch.
+SECRET_GRACE_MAX_SECONDS = 366 * 24 * 3600
 DELIVERY_ID_MAX_LENGTH = 255
 
 

@@ -1,7 +1,12 @@
 from rest_framework import serializers
 
 from devices.models import Owner
-from integrations.models.webhooks import TOLERANCE_MAX_SECONDS, TOLERANCE_MIN_SECONDS, WebhookScheme
+from integrations.models.webhooks import (
+    SECRET_GRACE_MAX_SECONDS,
+    TOLERANCE_MAX_SECONDS,
+    TOLERANCE_MIN_SECONDS,
+    WebhookScheme,
+)
 from integrations.webhooks import selectors
 
 SECRET_HELP = (
@@ -68,6 +73,7 @@ class SecretAddInputSerializer(serializers.Serializer):
     secret = serializers.CharField(required=False, trim_whitespace=False, help_text=SECRET_HELP)
     expire_previous_in_seconds = serializers.IntegerField(
         min_value=0,
+        max_value=SECRET_GRACE_MAX_SECONDS,
         allow_null=True,
         default=None,
         help_text="Make the current secrets stop working after this many seconds; "

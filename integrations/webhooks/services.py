@@ -27,6 +27,7 @@ from config.errors import BODY_TOO_LARGE, Conflict, DomainError
 from devices.models import Owner
 from integrations.models.webhooks import (
     DELIVERY_ID_MAX_LENGTH,
+    SECRET_GRACE_MAX_SECONDS,
     TOLERANCE_MAX_SECONDS,
     TOLERANCE_MIN_SECONDS,
     WebhookDelivery,
@@ -151,8 +152,11 @@ def endpoint_secret_add(
     """
     WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
     if expire_previous_in is not None:
-        if expire_previous_in < 0:
-            raise DomainError("Give a number of seconds, 0 or more.", field="expire_previous_in_seconds")
+        if not 0 <= expire_previous_in <= SECRET_GRACE_MAX_SECONDS:
+            raise DomainError(
+                f"Give a number of seconds from 0 to {SECRET_GRACE_MAX_SECONDS} (a year).",
+                field="expire_previous_in_seconds",
+            )
         until = timezone.now() + dt.timedelta(seconds=expire_previous_in)
         endpoint.secrets.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=until)).update(expires_at=until)
     stored, raw = _secret_store(endpoint=endpoint, secret=secret)
