@@ -60,6 +60,7 @@ class ErrorCode(enum.StrEnum):
     CONNECTION_ERROR = "connection_error"
     SERVER_ERROR = "server_error"
     BAD_RESPONSE = "bad_response"
+    INVALID_REQUEST = "invalid_request"  # a stored credential or setting HTTP cannot carry
     CIRCUIT_OPEN = "circuit_open"
     UPSTREAM_ERROR = "upstream_error"
     INTERNAL_ERROR = "internal_error"
@@ -74,6 +75,7 @@ _HTTP_STATUS = {
     ErrorCode.INVALID_CONFIG: 400,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CREDENTIALS_MISSING: 503,
+    ErrorCode.INVALID_REQUEST: 503,
     ErrorCode.RATE_LIMITED: 503,
     ErrorCode.CIRCUIT_OPEN: 503,
     ErrorCode.CONNECTION_ERROR: 503,
@@ -320,12 +322,15 @@ class BaseIntegration:
     ) -> IntegrationResult:
         """The normalized failure of an `OutboundError`. A 401/403 flags the credential unless
         `credential_refused=False` (a provider whose 403 means something else)."""
-        from integrations.outbound import IntegrationAuthError
+        from integrations.outbound import IntegrationAuthError, IntegrationRequestInvalid
 
         code = exc.code
         if isinstance(exc, IntegrationAuthError):
             if credential_refused is not False:
                 self.credentials_refused(secret, reason=f"{self.metadata.service} answered HTTP {exc.status}")
+        if isinstance(exc, IntegrationRequestInvalid):
+            # Stored before secrets were checked on saving: the secret is the likely culprit.
+            self.credentials_refused(secret, reason="The request could not be sent: is the secret printable ASCII?")
         if code == "http_error":
             code = ErrorCode.UPSTREAM_ERROR
         return IntegrationResult.failure(code, message or exc.detail, retry_after=exc.retry_after)

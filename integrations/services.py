@@ -180,11 +180,26 @@ def _credential_fields_normalize(fields: dict) -> dict:
     return fields
 
 
-def _secret_check(secret: str) -> None:
+# What an HTTP header value can carry as httpx sends it (ASCII), without the spaces a header
+# line would strip from its ends.
+_HEADER_SAFE_RE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
+
+
+def credential_secret_validate(secret: str, *, strategy: str, api_key_in: str = "") -> None:
+    """The secret can be stored and sent: refused now, rather than every call that uses it failing."""
     if not isinstance(secret, str) or not secret:
         raise DomainError("The secret must not be empty.", field="secret")
     if len(secret) > settings_store.VALUE_MAX_LENGTH or any(ch in secret for ch in "\r\n"):
         raise DomainError("The secret must be one line of at most 10000 characters.", field="secret")
+    in_header = strategy == Credential.Strategy.BEARER or (
+        strategy == Credential.Strategy.API_KEY and api_key_in == Credential.Placement.HEADER
+    )
+    if in_header and not _HEADER_SAFE_RE.match(secret):
+        raise DomainError(
+            "This secret is sent in an HTTP header, which carries only printable ASCII characters "
+            "(no spaces at either end): check that it was copied whole and nothing else.",
+            field="secret",
+        )
 
 
 def credential_create(
@@ -200,7 +215,7 @@ def credential_create(
     updated_by=None,
 ) -> Credential:
     credential_validate(strategy=strategy, api_key_in=api_key_in, api_key_name=api_key_name, username=username)
-    _secret_check(secret)
+    credential_secret_validate(secret, strategy=strategy, api_key_in=api_key_in)
     fields = _credential_fields_normalize(
         {
             "provider": provider,
@@ -239,8 +254,6 @@ def credential_update(*, credential: Credential, secret: str | None = None, upda
     unknown = set(changes) - _CREDENTIAL_EDITABLE
     if unknown:
         raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
-    if secret is not None:
-        _secret_check(secret)
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
         for field, value in changes.items():
@@ -261,6 +274,11 @@ def credential_update(*, credential: Credential, secret: str | None = None, upda
         )
         for field, value in fields.items():
             setattr(credential, field, value)
+        # Against the strategy it will be sent with: a new secret, or the stored one if the
+        # strategy or placement changed.
+        if secret is not None or {"strategy", "api_key_in"} & set(changes):
+            stored = secret if secret is not None else crypto.decrypt(credential.secret_encrypted, what="The secret")
+            credential_secret_validate(stored, strategy=credential.strategy, api_key_in=credential.api_key_in)
         if secret is not None:
             credential.secret_encrypted = crypto.encrypt(secret)
             credential.secret_changed_at = timezone.now()

@@ -58,8 +58,13 @@ class CredentialForm(forms.ModelForm):
             )
         except DomainError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.detail)
-        if secret and ("\n" in secret or "\r" in secret):
-            self.add_error("secret", "The secret must be one line.")
+        if secret:
+            try:
+                services.credential_secret_validate(
+                    secret, strategy=cleaned.get("strategy", ""), api_key_in=cleaned.get("api_key_in", "")
+                )
+            except DomainError as exc:
+                self.add_error("secret", exc.detail)
         return cleaned
 
 

@@ -38,6 +38,7 @@ from integrations.outbound.errors import (
     IntegrationBadResponse,
     IntegrationConnectionError,
     IntegrationNotFound,
+    IntegrationRequestInvalid,
     IntegrationTimeout,
     IntegrationUnavailable,
     OutboundError,
@@ -60,6 +61,8 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Failures of the service (or the way to it), as opposed to mistakes in our request.
 _UNAVAILABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)
 _MALFORMED = (httpx.TooManyRedirects, httpx.DecodingError)
+# The request cannot be built or sent as given: a value HTTP cannot carry, never the service's fault.
+_UNSENDABLE = (UnicodeEncodeError, httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 
 @dataclass(frozen=True)
@@ -497,7 +500,8 @@ class OutboundClient:
                     json_body,
                     data,
                     content.hex() if content else None,
-                    sorted((key.lower(), value) for key, value in httpx.Headers(headers).multi_items()),
+                    # Not through httpx.Headers: a value it cannot encode fails the send, classified there.
+                    sorted((str(key).lower(), str(value)) for key, value in dict(headers or {}).items()),
                     getattr(auth, "__dict__", auth),
                 ]
             call.cache_key = outbound_cache.entry_key(
@@ -683,8 +687,15 @@ class OutboundClient:
             breaker.record_success(admission)  # it answered: not an outage
             self._finish(call, "bad_response", None, source="api")
             raise IntegrationBadResponse(f"{call.integration} answered with a malformed response.", **kwargs) from exc
+        if isinstance(exc, _UNSENDABLE):
+            self._finish(call, "invalid_request", None, source="api")
+            raise IntegrationRequestInvalid(
+                f"The request to {call.integration} could not be sent: a credential or setting it uses holds "
+                "characters HTTP cannot carry, or a URL is malformed.",
+                **kwargs,
+            ) from None
         self._finish(call, "error", None, source="api")
-        raise exc  # a mistake in the request itself (bad URL, unsupported scheme): a bug to see
+        raise exc  # a mistake in our code (a wrong argument): a bug to see
 
     def _after_response(self, call: _Call, admission: Admission, response: httpx.Response) -> OutboundResult:
         status = response.status_code

@@ -80,6 +80,16 @@ class IntegrationBadResponse(OutboundError):
     code = "bad_response"
 
 
+class IntegrationRequestInvalid(OutboundError):
+    """The request could not be sent as built: a credential or setting holds what HTTP cannot
+    carry (a non-ASCII header value, a malformed URL). Nothing reached the service; retrying
+    will not help until the value is corrected: a configuration gap of this hub, like a missing
+    credential."""
+
+    status_code = http.HTTP_503_SERVICE_UNAVAILABLE
+    code = "invalid_request"
+
+
 class IntegrationHTTPError(OutboundError):
     """The service answered with an error status (after retries, where they apply)."""
 

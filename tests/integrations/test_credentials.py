@@ -234,6 +234,48 @@ def test_a_credential_missing_what_its_strategy_needs_is_refused(fields, field, 
     assert not Credential.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("fields", "secret"),
+    [
+        ({"strategy": "bearer"}, "ünïcode-secret-value"),
+        ({"strategy": "bearer"}, " padded-token "),
+        ({"strategy": "api_key", "api_key_in": "header", "api_key_name": "X-API-Key"}, "kéy"),
+    ],
+)
+def test_a_secret_that_cannot_travel_in_its_header_is_refused_when_saved(fields, secret):
+    with pytest.raises(DomainError) as exc:
+        services.credential_create(provider="example", secret=secret, **fields)
+
+    assert exc.value.field == "secret"
+    assert "printable ASCII" in exc.value.detail
+    assert secret not in exc.value.detail
+    assert not Credential.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"strategy": "api_key", "api_key_in": "query", "api_key_name": "appid"},  # URL-encoded
+        {"strategy": "basic", "username": "bot"},  # base64 of UTF-8
+    ],
+)
+def test_a_non_ascii_secret_is_fine_where_it_does_not_travel_in_a_header(fields):
+    credential = services.credential_create(provider="example", secret="ünïcode-secret-value", **fields)
+
+    assert credential_resolve(provider="example").secret == "ünïcode-secret-value"
+
+
+def test_moving_a_stored_secret_into_a_header_checks_it_against_the_header():
+    credential = api_key_credential(secret="ünïcode-secret-value", placement="query")
+
+    with pytest.raises(DomainError) as exc:
+        services.credential_update(credential=credential, api_key_in="header", api_key_name="X-API-Key")
+
+    assert exc.value.field == "secret"
+    credential.refresh_from_db()
+    assert credential.api_key_in == "query"
+
+
 def test_fields_a_strategy_does_not_use_are_not_kept():
     credential = services.credential_create(
         provider="example",

@@ -331,3 +331,13 @@ def test_the_endpoints_are_documented_under_the_integrations_tag(viewer):
             assert operation["tags"] == ["integrations"]
     credential_input = schema["components"]["schemas"]["IntegrationCredentialInputRequest"]["properties"]["secret"]
     assert credential_input["writeOnly"] is True
+
+
+def test_a_bearer_secret_that_cannot_travel_in_a_header_is_refused_with_400(editor):
+    response = editor.post(
+        CREDENTIALS_URL, {"provider": "github", "strategy": "bearer", "secret": "ünïcode-secret-value"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["secret"]
+    assert not Credential.objects.exists()

@@ -12,6 +12,7 @@ from integrations.outbound import (
     IntegrationConnectionError,
     IntegrationNotFound,
     IntegrationRateLimited,
+    IntegrationRequestInvalid,
     IntegrationServerError,
     IntegrationTimeout,
     parse_retry_after,
@@ -236,6 +237,29 @@ def test_without_raise_for_status_error_answers_are_returned(client, httpserver)
 
     assert (result.ok, result.status) == (False, 400)
     assert result.data == {"description": "Bad Request: chat not found"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "url_path"),
+    [
+        ({"Authorization": "Bearer ünïcode-secret-value"}, "/weather"),  # a header httpx cannot encode
+        ({"X-Api-Key": "line\r\nbreak"}, "/weather"),  # a header line h11 refuses
+    ],
+)
+def test_a_request_http_cannot_carry_is_a_clear_error_not_a_crash(client, httpserver, headers, url_path):
+    with pytest.raises(IntegrationRequestInvalid) as raised:
+        get(client, httpserver.url_for(url_path), headers=headers)
+
+    assert raised.value.status_code == 503
+    assert raised.value.code == "invalid_request"
+    assert "could not be sent" in raised.value.detail
+    assert "ünïcode" not in raised.value.detail
+    assert httpserver.log == []  # nothing reached the service, and it was not retried
+
+
+def test_a_request_http_cannot_carry_is_refused_also_when_it_would_be_cached(client, httpserver):
+    with pytest.raises(IntegrationRequestInvalid):
+        get(client, httpserver.url_for("/weather"), headers={"Authorization": "Bearer ü"}, cache_ttl=60)
 
 
 def test_bad_names_are_refused_before_any_call(client, httpserver):

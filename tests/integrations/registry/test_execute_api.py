@@ -213,3 +213,27 @@ def test_runs_are_listed_newest_first_and_filtered(fake_services):
     assert [run["status"] for run in every["results"]] == ["failed", "succeeded"]
     assert [run["error"]["code"] for run in failed["results"]] == ["not_found"]
     assert nobody["count"] == 0
+
+
+def test_a_stored_secret_http_cannot_carry_fails_the_run_cleanly_and_flags_the_credential(
+    executor_client, fake_services
+):
+    # Stored before secrets were checked on saving: written to the table as it was then.
+    from integrations import crypto
+    from integrations.models import Credential
+
+    credential = Credential.objects.create(
+        provider="github", strategy="bearer", secret_encrypted=crypto.encrypt("ünïcode-secret-value")
+    )
+
+    response = executor_client.post(
+        execute_url("github.repository"), {"config": {"repository": "octocat/Hello-World"}}, format="json"
+    )
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["ok"] is False and body["error"]["code"] == "invalid_request"
+    assert "ünïcode" not in response.content.decode()
+    assert fake_services.log == []
+    credential.refresh_from_db()
+    assert credential.needs_attention
