@@ -65,7 +65,7 @@ class ExecuteResultSerializer(serializers.Serializer):
 class RunSerializer(serializers.ModelSerializer):
     integration = serializers.CharField(source="integration_id")
     version = serializers.CharField(source="integration_version")
-    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     error = serializers.SerializerMethodField()
     result = serializers.JSONField(source="result_summary", help_text="What the run kept of its result.")
 

@@ -19,7 +19,7 @@ class IntegrationSettingSerializer(serializers.ModelSerializer):
     source = serializers.SerializerMethodField(help_text="Where the value comes from; null = no value anywhere.")
     error = serializers.SerializerMethodField(help_text="Why the value cannot be read, if it cannot.")
     default = serializers.SerializerMethodField(help_text="The default declared in code (masked for secrets).")
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Setting
@@ -81,7 +81,7 @@ class IntegrationSettingValueInputSerializer(serializers.Serializer):
 
 
 class IntegrationCredentialSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     secret = serializers.SerializerMethodField(help_text=MASKED_HELP)
 
     class Meta:
