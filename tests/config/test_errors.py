@@ -53,7 +53,7 @@ def test_a_method_the_api_does_not_answer_is_a_json_405(admin_user):
 
 
 def test_the_server_error_page_is_json():
-    response = errors.handler500(RequestFactory().get("/"))
+    response = errors.handler500(RequestFactory().get("/api/v1/devices/"))
 
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
@@ -94,3 +94,42 @@ def test_a_malformed_content_length_is_a_json_400_on_every_path(client, path):
 
     assert response.status_code == 400
     assert response.json() == {"detail": "Invalid Content-Length header."}
+
+
+def test_a_nul_character_in_a_filter_is_a_json_400(admin_user):
+    client = APIClient()
+    client.force_authenticate(admin_user)
+
+    response = client.get("/api/v1/integrations/runs/?status=%00&integration=x")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The query string contains a NUL character."}
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/health/", "/health/live/"])
+def test_a_read_only_view_answers_a_post_with_a_json_405_not_the_csrf_page(path):
+    response = Client(enforce_csrf_checks=True).post(path)
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_a_csrf_failure_on_an_api_path_is_json_and_on_the_admin_is_the_page_for_people():
+    api = errors.csrf_failure(RequestFactory().post("/api/v1/anything/"), reason="CSRF cookie not set.")
+    admin = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "a", "password": "b"})
+
+    assert (api.status_code, api["Content-Type"]) == (403, "application/json")
+    assert api.content == b'{"detail": "CSRF verification failed: CSRF cookie not set."}'
+    assert admin.status_code == 403
+    assert admin["Content-Type"].startswith("text/html")
+
+
+def test_errors_of_the_admin_are_pages_for_people(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+
+    response = client.get("/admin/devices/nothing-here/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
