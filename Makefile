@@ -6,13 +6,14 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run migrate superuser worker beat test lint format bench clean
+.PHONY: help venv run migrate superuser worker beat test lint format bench fuzz clean
 
 help:
 	@echo "make run        set up and run the hub on embedded defaults (SQLite, in-memory layer, in-process tasks)"
 	@echo "make test       set up the services and a virtualenv, then lint and run the whole test suite"
 	@echo "make superuser  create the first admin user"
 	@echo "make bench      run the benchmarks against PostgreSQL, Redis and gunicorn, print figures"
+	@echo "make fuzz       the OpenAPI fuzz with more examples (FUZZ_EXAMPLES, default 200) and a fresh seed"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,3 +60,8 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles bench/results
+
+# More of the OpenAPI fuzz than `make test` runs: FUZZ_EXAMPLES cases per operation and caller, a fresh seed.
+fuzz: venv
+	./scripts/services.sh
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_RANDOM=1 $(VENV)/bin/pytest tests/api -q
