@@ -260,7 +260,7 @@ def test_a_secret_that_cannot_travel_in_its_header_is_refused_when_saved(fields,
     ],
 )
 def test_a_non_ascii_secret_is_fine_where_it_does_not_travel_in_a_header(fields):
-    credential = services.credential_create(provider="example", secret="ünïcode-secret-value", **fields)
+    services.credential_create(provider="example", secret="ünïcode-secret-value", **fields)
 
     assert credential_resolve(provider="example").secret == "ünïcode-secret-value"
 
