@@ -4,7 +4,8 @@ DRF's parser answers malformed JSON with a 400 but lets through three things tha
 further in: a body nested so deep that the decoder (or later the schema validator, the template
 renderer, the encoder) runs out of stack (`RecursionError`); a NUL character, which PostgreSQL
 refuses in text; and a lone surrogate (`"\\ud800"`), which no UTF-8 encoder accepts. One parser
-for every view refuses them all with a clear 400, so no serializer, service or view has to.
+for every view refuses them all with a clear 400, so no serializer, service or view has to. A
+refused string inside a field is answered as that field's error, as a serializer would.
 """
 
 import re
@@ -16,27 +17,41 @@ from rest_framework.exceptions import ParseError
 # below the interpreter's recursion limit.
 MAX_DEPTH = 32
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Django's own words for a NUL in a form or serializer field.
+UNSTORABLE_TEXT = "Null characters are not allowed."
+UNSTORABLE_DETAIL = "Invalid JSON: text must not contain NUL characters or unpaired surrogates"
+TOO_DEEP = f"Invalid JSON: nested deeper than {MAX_DEPTH} levels."
 
 
-def json_problem(data) -> str | None:
-    """Why a parsed JSON value cannot be taken, or None. Iterative: a deep value costs no stack."""
-    pending = [(data, 1)]
+def json_problem(data) -> dict | str | None:
+    """Why a parsed JSON value cannot be taken — field errors (`{"city": [...]}`) or a message
+    for the whole body — or None. Iterative: a deep value costs no stack."""
+    pending = [(data, 1, "$")]
     while pending:
-        value, depth = pending.pop()
+        value, depth, path = pending.pop()
         if isinstance(value, str):
             if _UNSTORABLE.search(value):
-                return "strings must not contain NUL characters or unpaired surrogates."
+                return _unstorable_at(path)
             continue
         if isinstance(value, dict):
-            children = [*value.keys(), *value.values()]
+            for key, child in value.items():
+                if _UNSTORABLE.search(key):
+                    return f"{UNSTORABLE_DETAIL} (a key of {path})."
+                pending.append((child, depth + 1, f"{path}.{key}"))
         elif isinstance(value, list):
-            children = value
+            pending.extend((child, depth + 1, f"{path}[{index}]") for index, child in enumerate(value))
         else:
             continue
         if depth > MAX_DEPTH:
-            return f"nested deeper than {MAX_DEPTH} levels."
-        pending.extend((child, depth + 1) for child in children)
+            return TOO_DEEP
     return None
+
+
+def _unstorable_at(path: str) -> dict | str:
+    field, _, rest = path.removeprefix("$.").partition(".")
+    if path == "$" or "[" in field:
+        return f"{UNSTORABLE_DETAIL} ({path})."
+    return {field: [UNSTORABLE_TEXT if not rest else f"{UNSTORABLE_TEXT} ({path})"]}
 
 
 class JSONParser(parsers.JSONParser):
@@ -44,8 +59,8 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError(f"Invalid JSON: nested deeper than {MAX_DEPTH} levels.") from None
+            raise ParseError(TOO_DEEP) from None
         problem = json_problem(data)
         if problem:
-            raise ParseError(f"Invalid JSON: {problem}")
+            raise ParseError(problem)
         return data

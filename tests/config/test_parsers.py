@@ -5,7 +5,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from config.parsers import MAX_DEPTH
+from config.parsers import MAX_DEPTH, UNSTORABLE_DETAIL
 
 pytestmark = pytest.mark.django_db
 
@@ -32,21 +32,21 @@ def test_nesting_is_limited_even_below_what_the_decoder_survives():
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "errors"),
     [
-        '{"owner": "acme\\u0000"}',
-        '{"own\\u0000er": "acme"}',
-        '{"owner": "\\ud800"}',
-        '{"owner": ["x", {"a": "\\udfff"}]}',
+        ('{"owner": "acme\\u0000"}', {"owner": ["Null characters are not allowed."]}),
+        ('{"owner": "\\ud800"}', {"owner": ["Null characters are not allowed."]}),
+        ('{"owner": {"a": "\\udfff"}}', {"owner": ["Null characters are not allowed. ($.owner.a)"]}),
+        ('{"owner": ["x", "\\u0000"]}', {"detail": f"{UNSTORABLE_DETAIL} ($.owner[1])."}),
+        ('{"own\\u0000er": "acme"}', {"detail": f"{UNSTORABLE_DETAIL} (a key of $)."}),
+        ('"\\u0000"', {"detail": f"{UNSTORABLE_DETAIL} ($)."}),
     ],
 )
-def test_nul_and_unpaired_surrogates_anywhere_in_a_body_are_a_400(body):
+def test_nul_and_unpaired_surrogates_anywhere_in_a_body_are_a_400_that_says_where(body, errors):
     response = post(body)
 
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid JSON: strings must not contain NUL characters or unpaired surrogates."
-    }
+    assert response.json() == errors
 
 
 def test_an_ordinary_body_still_reaches_the_view():
