@@ -144,6 +144,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.webhooks.tasks.redispatch_unprocessed_deliveries",
         "schedule": 60.0,
     },
+    # Runs whose task the broker lost, and runs whose worker died (integrations/runs.py).
+    "recover-integration-runs": {
+        "task": "integrations.run_tasks.recover_integration_runs",
+        "schedule": env.float("INTEGRATIONS_RUN_RECOVER_SECONDS", default=30.0),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -262,6 +267,11 @@ INTEGRATIONS_HTTP_TIMEOUT_SECONDS = env.float("INTEGRATIONS_HTTP_TIMEOUT_SECONDS
 INTEGRATIONS_RETRY_ATTEMPTS = env.int("INTEGRATIONS_RETRY_ATTEMPTS", default=4)
 INTEGRATIONS_RETRY_MAX_WAIT_SECONDS = env.float("INTEGRATIONS_RETRY_MAX_WAIT_SECONDS", default=30.0)
 INTEGRATIONS_BREAKER_FAIL_MAX = env.int("INTEGRATIONS_BREAKER_FAIL_MAX", default=5)
+# How long a worker holds a side-effecting run it executes: past it, the worker is presumed dead
+# and the run is executed again. Longer than the longest outbound call (system check W003).
+INTEGRATIONS_RUN_LEASE_SECONDS = env.int("INTEGRATIONS_RUN_LEASE_SECONDS", default=300)
+# A queued run not started this long after it was due lost its task; beat queues it again.
+INTEGRATIONS_RUN_RECOVER_AFTER_SECONDS = env.int("INTEGRATIONS_RUN_RECOVER_AFTER_SECONDS", default=60)
 INTEGRATIONS_BREAKER_RESET_SECONDS = env.int("INTEGRATIONS_BREAKER_RESET_SECONDS", default=30)
 # Backoff between retries: exponential from this base, plus up to as much jitter.
 INTEGRATIONS_RETRY_BASE_WAIT_SECONDS = env.float("INTEGRATIONS_RETRY_BASE_WAIT_SECONDS", default=0.5)

@@ -1,28 +1,27 @@
-"""Celery task that runs a side-effecting integration; it calls `integrations.runs`."""
+"""Celery tasks of integration runs; they call `integrations.runs`."""
 
 from celery import shared_task
 
 from integrations import runs
 
-__all__ = ["integration_run_execute"]
-
-MAX_RETRIES = 5
-MAX_BACKOFF_SECONDS = 300
-# Longer waits asked by a service are shortened: a countdown past the broker's visibility
-# timeout (an hour) would have the message delivered twice.
-MAX_COUNTDOWN_SECONDS = 1800
+__all__ = ["integration_run_execute", "recover_integration_runs"]
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
-def integration_run_execute(self, run_id: str, sealed_config: str) -> str | None:
+@shared_task(acks_late=True, ignore_result=True)
+def integration_run_execute(run_id: str, sealed_config: str | None = None) -> str | None:
     """Execute one queued run. Late acknowledgement: a worker that dies mid-task leaves the
-    message to another. Never sends twice when retried or delivered twice: the run row is
-    locked and its status checked before executing (see `runs.integration_run_perform`).
-    Retried only after failures that surely did not reach the service."""
-    performed = runs.integration_run_perform(
-        run_id=run_id, sealed_config=sealed_config, retry_allowed=self.request.retries < self.max_retries
-    )
+    message to another. Never executes twice when delivered twice or early: the run is claimed
+    with a lease before executing (see `runs.integration_run_perform`). A message that surely
+    did not arrive is tried again later by a message scheduled here (or, if that one is lost
+    too, by `recover_integration_runs`). `sealed_config` only comes with tasks queued before
+    runs kept their config."""
+    performed = runs.integration_run_perform(run_id=run_id, sealed_config=sealed_config)
     if performed.retry_in is not None:
-        countdown = performed.retry_in or min(MAX_BACKOFF_SECONDS, 5 * 2**self.request.retries)
-        raise self.retry(countdown=min(countdown, MAX_COUNTDOWN_SECONDS))
+        runs.integration_run_enqueue(run_id, countdown=performed.retry_in)
     return performed.run.status if performed.run is not None else None
+
+
+@shared_task(ignore_result=True)
+def recover_integration_runs(limit: int = 500) -> int:
+    """Beat: queue again the runs whose task was lost and those whose worker died."""
+    return runs.runs_recover(limit=limit)

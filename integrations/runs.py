@@ -2,18 +2,25 @@
 and is recorded as an `IntegrationRun`.
 
 Reads run at once (`integration_execute` returns their result). Side-effecting integrations run
-in a Celery task: the config travels in the task message, encrypted (it holds message texts and
-maybe secrets, which are never stored), and the worker calls `integration_run_perform`, which
-executes a run at most once per delivery of its task: see that function.
+in a Celery task: the run row holds the config, encrypted (it holds message texts and maybe
+secrets), until the run is final; the task message carries only the run's id. The worker calls
+`integration_run_perform`, which claims the run with a lease, executes it outside any
+transaction and records the outcome, so that a task delivered twice executes once. The broker
+is not trusted for exactly-once or for delivery at all: `runs_recover` (beat) queues again every
+run whose task was lost and every run whose worker died (its lease ran out). docs/reliability.md
+says what bounds the recovery.
 """
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
@@ -32,6 +39,14 @@ logger = logging.getLogger(__name__)
 
 ERROR_MESSAGE_MAX_LENGTH = 500
 SUMMARY_MAX_BYTES = 8 * 1024
+# Attempts of one run, interrupted ones and retries after "not delivered" included.
+MAX_ATTEMPTS = 6
+MAX_BACKOFF_SECONDS = 300
+# Longer waits asked by a service are shortened: the broker's visibility timeout must stay above
+# the longest countdown, or a waiting message is handed out twice (checked by integrations.W004).
+MAX_COUNTDOWN_SECONDS = 1800
+# A task message may arrive a little before the time it was scheduled for, by the clocks.
+_CLAIM_SLACK = dt.timedelta(seconds=2)
 
 
 class ConfigInvalid(DomainError):
@@ -112,8 +127,8 @@ def config_validate(integration: BaseIntegration, config: Any) -> dict:
 
 
 def config_seal(config: dict) -> str:
-    """The config as it travels to the worker: encrypted, so the broker holds no message
-    text or secret in clear."""
+    """The config as a queued run keeps it until it is final: encrypted, so neither the database
+    nor a backup holds a message text or a secret in clear."""
     return crypto.encrypt(json.dumps(config, separators=(",", ":")))
 
 
@@ -175,6 +190,7 @@ def _run_finish(
     run.error_message = "" if result.ok else result.error.message[:ERROR_MESSAGE_MAX_LENGTH]
     run.source = result.source if result.ok else ""
     run.result_summary = _summary(integration, result) if integration is not None else {}
+    run.config_sealed, run.due_at = "", None  # final: its config is no longer kept
     run.save(
         update_fields=[
             "status",
@@ -184,6 +200,8 @@ def _run_finish(
             "error_message",
             "source",
             "result_summary",
+            "config_sealed",
+            "due_at",
         ]
     )
     logger.log(
@@ -233,9 +251,10 @@ def integration_execute(
         "event_key": event_key,
     }
     if meta.side_effecting or background:
-        run = IntegrationRun.objects.create(status=IntegrationRun.Status.QUEUED, **fields)
-        sealed = config_seal(config)
-        transaction.on_commit(lambda: _enqueue(run.id, sealed))
+        run = IntegrationRun.objects.create(
+            status=IntegrationRun.Status.QUEUED, config_sealed=config_seal(config), due_at=timezone.now(), **fields
+        )
+        transaction.on_commit(lambda: integration_run_enqueue(run.id), robust=True)
         logger.info("integration run queued", extra={"run_id": str(run.id), "integration": meta.id, "trigger": trigger})
         return RunOutcome(run=run, result=None)
     run = IntegrationRun.objects.create(
@@ -247,90 +266,165 @@ def integration_execute(
     return RunOutcome(run=run, result=result)
 
 
-def _enqueue(run_id, sealed: str) -> None:
+def integration_run_enqueue(run_id, *, countdown: float | None = None) -> None:
+    """Hand a queued run to the workers. A broker that is down loses nothing: the run stays
+    queued, with its config, and `runs_recover` queues it again once it is due."""
     from integrations.run_tasks import integration_run_execute
 
     try:
-        integration_run_execute.delay(str(run_id), sealed)
+        integration_run_execute.apply_async((str(run_id),), countdown=countdown)
     except Exception:
-        # The broker is down. The config exists only in this message, so the run cannot be
-        # redispatched later: it fails now, visibly, rather than wait queued forever.
-        logger.exception("integration run could not be queued", extra={"run_id": str(run_id)})
-        IntegrationRun.objects.filter(pk=run_id, status=IntegrationRun.Status.QUEUED).update(
-            status=IntegrationRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error_code=ErrorCode.INTERNAL_ERROR,
-            error_message="The task queue is unavailable; the run was not queued. Execute it again later.",
-        )
+        logger.exception("integration run could not be queued; recovery will", extra={"run_id": str(run_id)})
 
 
-def integration_run_perform(*, run_id: str, sealed_config: str, retry_allowed: bool = False) -> RunPerformed:
-    """Execute a queued run, at most once however often its task is delivered.
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.INTEGRATIONS_RUN_LEASE_SECONDS)
 
-    1. Lock the run; a finished run is left alone (a task delivered again does nothing). Mark it
-       running, count the attempt, commit (so the API shows it running).
-    2. Lock it again and execute while holding the lock: a second delivery of the task waits
-       for the first to finish, then finds the run finished. The attempt number taken in step 1
-       must still be ours, or another delivery took over between the steps.
-    A worker that dies mid-call leaves the run "running" and its lock released: the redelivered
-    task (late acknowledgement) executes it again (a message may then be sent twice only if the
-    worker died after the service accepted it and before the run was recorded).
-    A failure that surely did not reach the service (connection refused, circuit open, 429) puts
-    the run back to queued when `retry_allowed`, and says when to try again.
-    """
+
+def _with_database_retry(write: Callable[[], RunPerformed]) -> RunPerformed:
+    """Record an outcome even across a database restart: once the call has been made, losing
+    its outcome would make recovery execute it again. Waits up to about 80 s, then gives up (the
+    lease then runs out and the run is executed again: the only way one is done twice)."""
+    delay = 0.5
+    for attempt in range(1, 11):
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if attempt == 10:
+                raise
+            logger.warning("integration run outcome not recorded yet: database unavailable", exc_info=True)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 16)
+    raise AssertionError("unreachable")
+
+
+def _run_claim(run_id: str, sealed_config: str | None) -> IntegrationRun | RunPerformed:
+    """Take a queued, due run for this attempt (status running, a lease, the attempt counted), or
+    say why not: gone, final, running under another worker's lease, or a retry not due yet."""
+    now = timezone.now()
     with transaction.atomic():
         run = IntegrationRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None:
             logger.warning("integration run not found", extra={"run_id": str(run_id)})
             return RunPerformed(run=None, executed=False)
-        if run.is_final:
+        if run.status != IntegrationRun.Status.QUEUED or (run.due_at and run.due_at > now + _CLAIM_SLACK):
             logger.info(
-                "integration run already finished; not executed again",
+                "integration run not claimable; not executed by this delivery",
                 extra={"run_id": str(run.id), "integration": run.integration_id, "status": run.status},
             )
             return RunPerformed(run=run, executed=False)
-        if run.status == IntegrationRun.Status.RUNNING:
-            logger.warning(
-                "integration run was interrupted; executing it again",
-                extra={"run_id": str(run.id), "integration": run.integration_id, "attempt": run.attempts},
-            )
+        if run.attempts >= MAX_ATTEMPTS:
+            reason = f"Gave up after {run.attempts} attempts."
+            if run.error_message:
+                reason += f" Last: {run.error_message}"
+            _run_finish(run, None, IntegrationResult.failure(run.error_code or ErrorCode.INTERNAL_ERROR, reason), 0.0)
+            return RunPerformed(run=run, executed=False)
         run.status = IntegrationRun.Status.RUNNING
         run.attempts += 1
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "attempts", "started_at"])
-        attempt = run.attempts
+        run.started_at = now
+        run.due_at = now + _lease()
+        if not run.config_sealed and sealed_config:
+            run.config_sealed = sealed_config  # a task queued before runs kept their config
+        run.save(update_fields=["status", "attempts", "started_at", "due_at", "config_sealed"])
+    return run
 
+
+def _run_conclude(
+    run_id, attempt: int, integration: BaseIntegration | None, result: IntegrationResult, started: float
+) -> RunPerformed:
+    """Record what an attempt came to: final, or back to the queue when the message surely did
+    not arrive (connection refused, circuit open, 429) and attempts remain."""
     with transaction.atomic():
-        run = IntegrationRun.objects.select_for_update().get(pk=run.pk)
-        if run.status != IntegrationRun.Status.RUNNING or run.attempts != attempt:
-            return RunPerformed(run=run, executed=False)
-        started = time.perf_counter()
-        try:
-            integration = registry.get(run.integration_id)
-            config = config_unseal(sealed_config)
-        except (UnknownIntegration, crypto.DecryptionFailed) as exc:
-            _run_finish(run, None, IntegrationResult.failure(ErrorCode.INTERNAL_ERROR, exc.detail), started)
-            return RunPerformed(run=run, executed=False)
-        result = _call(integration, config, owner=run.owner, run=run)
-        if not result.ok and result.error.not_delivered and retry_allowed:
+        run = IntegrationRun.objects.select_for_update().get(pk=run_id)
+        if run.attempts != attempt or run.is_final:
+            logger.error(
+                "integration run attempt outlived its lease: another attempt took over, outcome not recorded",
+                extra={"run_id": str(run.id), "integration": run.integration_id, "attempt": attempt},
+            )
+            return RunPerformed(run=run, executed=True)
+        if not result.ok and result.error.not_delivered and integration is not None and attempt < MAX_ATTEMPTS:
+            wait = result.error.retry_after or min(MAX_BACKOFF_SECONDS, 5 * 2 ** (attempt - 1))
+            wait = min(float(wait), MAX_COUNTDOWN_SECONDS)
             run.status = IntegrationRun.Status.QUEUED
+            run.due_at = timezone.now() + dt.timedelta(seconds=wait)
             run.error_code = str(result.error.code)[:64]
             run.error_message = result.error.message[:ERROR_MESSAGE_MAX_LENGTH]
             run.duration_ms = round((time.perf_counter() - started) * 1000)
-            run.save(update_fields=["status", "error_code", "error_message", "duration_ms"])
+            run.save(update_fields=["status", "due_at", "error_code", "error_message", "duration_ms"])
             logger.warning(
                 "integration run will be retried",
                 extra={
                     "run_id": str(run.id),
                     "integration": run.integration_id,
                     "error_code": run.error_code,
-                    "attempt": run.attempts,
-                    "retry_after": result.error.retry_after,
+                    "attempt": attempt,
+                    "retry_in": wait,
                 },
             )
-            return RunPerformed(run=run, executed=True, retry_in=result.error.retry_after or 0)
+            return RunPerformed(run=run, executed=True, retry_in=wait)
         _run_finish(run, integration, result, started)
     return RunPerformed(run=run, executed=True)
+
+
+def integration_run_perform(*, run_id: str, sealed_config: str | None = None) -> RunPerformed:
+    """Execute a queued run, at most once however often its task is delivered.
+
+    1. Claim it (`_run_claim`): a run that is final, running under a live lease, or waiting for
+       a later retry is left alone — a delivery of a task that is not its turn does nothing.
+    2. Execute it holding no transaction or lock: only the lease says it is taken.
+    3. Record the outcome (`_run_conclude`), retried across a database outage.
+    A worker that dies between 1 and 3 leaves the run running; once its lease has run out,
+    `runs_recover` queues it again and it is executed again — a message is then sent twice only
+    if the worker died after the service accepted it and before the outcome was recorded.
+    `sealed_config` is the config of a task queued before runs kept it themselves.
+    """
+    claimed = _run_claim(run_id, sealed_config)  # the database down: the task fails, the run stays queued
+    if isinstance(claimed, RunPerformed):
+        return claimed
+    run, attempt = claimed, claimed.attempts
+    started = time.perf_counter()
+    try:
+        integration = registry.get(run.integration_id)
+        config = config_unseal(run.config_sealed)
+    except (UnknownIntegration, crypto.DecryptionFailed) as exc:
+        failure = IntegrationResult.failure(ErrorCode.INTERNAL_ERROR, exc.detail)
+        _with_database_retry(lambda: _run_conclude(run.pk, attempt, None, failure, started))
+        return RunPerformed(run=run, executed=False)
+    result = _call(integration, config, owner=run.owner, run=run)
+    return _with_database_retry(lambda: _run_conclude(run.pk, attempt, integration, result, started))
+
+
+def runs_recover(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Queue again what the broker lost (beat, every INTEGRATIONS_RUN_RECOVER_SECONDS):
+    - runs still queued INTEGRATIONS_RUN_RECOVER_AFTER_SECONDS after they were due (their task
+      was never published, or lost with the broker);
+    - runs whose lease ran out while running (their worker died): queued again, executed again.
+    Each run found is re-armed (due now), so the next sweep leaves it alone while its task waits
+    in a backlog; a duplicate task is harmless (the claim). Returns how many were queued."""
+    now = now or timezone.now()
+    late = now - dt.timedelta(seconds=settings.INTEGRATIONS_RUN_RECOVER_AFTER_SECONDS)
+    unfinished = IntegrationRun.objects.select_for_update(skip_locked=True).order_by("due_at")
+    with transaction.atomic():
+        interrupted = list(
+            unfinished.filter(status=IntegrationRun.Status.RUNNING, due_at__lt=now).values_list("pk", flat=True)[:limit]
+        )
+        lost = list(
+            unfinished.filter(status=IntegrationRun.Status.QUEUED, due_at__lt=late).values_list("pk", flat=True)[:limit]
+        )
+        IntegrationRun.objects.filter(pk__in=interrupted + lost).update(status=IntegrationRun.Status.QUEUED, due_at=now)
+        for run_id in interrupted + lost:
+            transaction.on_commit(lambda run_id=run_id: integration_run_enqueue(run_id), robust=True)
+    if interrupted or lost:
+        logger.warning(
+            "integration runs recovered",
+            extra={
+                "interrupted": len(interrupted),
+                "lost": len(lost),
+                "run_ids": [str(pk) for pk in interrupted + lost][:50],
+            },
+        )
+    return len(interrupted) + len(lost)
 
 
 def integration_run_record_failure(

@@ -1,5 +1,7 @@
-"""One execution of an integration: who asked, when, how it ended. Never its config (message
-texts, secrets): only what the integration's `summarize` keeps of a successful result.
+"""One execution of an integration: who asked, when, how it ended. Its config (message texts,
+maybe secrets) only encrypted, and only until the run is final — so that a run whose task was
+lost (a broker that restarted empty, a worker killed) can be executed later; afterwards only
+what the integration's `summarize` keeps of a successful result.
 
 Writes go through `integrations.runs`; reads through `integrations.selectors`.
 """
@@ -66,11 +68,28 @@ class IntegrationRun(models.Model):
     event_key = models.CharField(
         max_length=100, blank=True, help_text="The event a connection run answers: one run per connection and event."
     )
+    # Encrypted (integrations.crypto); emptied when the run is final. Never shown.
+    config_sealed = models.TextField(blank=True, default="", editable=False)
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Queued: when it is due to run. Running: when its worker's lease ends (a worker that "
+        "died leaves the run to the recovery sweep). Empty once final.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "integration run"
-        indexes = [models.Index(fields=["integration_id", "-created_at"], name="integrations_run_recent")]
+        indexes = [
+            models.Index(fields=["integration_id", "-created_at"], name="integrations_run_recent"),
+            # The recovery sweep's scan: unfinished runs past their due time.
+            models.Index(
+                fields=["due_at"],
+                name="integrations_run_unfinished",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
         constraints = [
             # A redelivered event task must not run a connection twice.
             models.UniqueConstraint(

@@ -1,6 +1,8 @@
 """The asynchronous execute path end to end: API → Celery (a real worker, Redis broker) →
 fake Telegram. These tests commit, so the worker sees the rows."""
 
+import json
+
 import pytest
 
 from integrations import runs
@@ -17,6 +19,12 @@ TEXT = "New device 0a1b2c3d4e5f6071 in Kyiv"
 
 def run_status(run_id) -> str:
     return IntegrationRun.objects.get(pk=run_id).status
+
+
+def queued_run(*, trigger: str) -> IntegrationRun:
+    return runs.integration_execute(
+        integration_id="telegram.send_message", config={"chat_id": -1001234567890, "text": TEXT}, trigger=trigger
+    ).run
 
 
 def test_a_message_is_accepted_then_sent_once_by_the_worker(celery_worker, executor_client, fake_services):
@@ -45,14 +53,11 @@ def test_a_message_is_accepted_then_sent_once_by_the_worker(celery_worker, execu
 def test_a_task_delivered_twice_sends_once(celery_worker, fake_services, finished_tasks):
     credential_for("telegram")
     fake_services.expect_request(SEND, method="POST").respond_with_json(fixture("telegram", "send_message_ok"))
-    run = IntegrationRun.objects.create(
-        integration_id="telegram.send_message", integration_version="1.0.0", trigger="api"
-    )
-    sealed = runs.config_seal({"chat_id": -1001234567890, "text": TEXT})
+    run = queued_run(trigger="api")  # its task is published once it is committed
 
-    deliveries = [integration_run_execute.delay(str(run.id), sealed) for _ in range(2)]
+    duplicate = integration_run_execute.delay(str(run.id))
 
-    wait_until(lambda: all(delivery.id in finished_tasks for delivery in deliveries))
+    wait_until(lambda: duplicate.id in finished_tasks and run_status(run.id) == "succeeded")
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("succeeded", 1)
     assert len(fake_services.log) == 1
@@ -64,13 +69,37 @@ def test_a_rate_limited_message_is_retried_by_the_task_and_sent_once(celery_work
     for _ in range(2):  # both attempts of the first delivery
         fake_services.expect_ordered_request(SEND, method="POST").respond_with_json(too_many, status=429)
     fake_services.expect_ordered_request(SEND, method="POST").respond_with_json(fixture("telegram", "send_message_ok"))
-    run = IntegrationRun.objects.create(
-        integration_id="telegram.send_message", integration_version="1.0.0", trigger="connection"
-    )
-
-    integration_run_execute.delay(str(run.id), runs.config_seal({"chat_id": -1001234567890, "text": TEXT}))
+    run = queued_run(trigger="connection")
 
     wait_until(lambda: run_status(run.id) == "succeeded")
     run.refresh_from_db()
     assert run.attempts == 2
     assert [response.status_code for _, response in fake_services.log] == [429, 429, 200]
+
+
+def test_an_outcome_is_recorded_across_a_database_connection_lost_after_the_call(fake_services):
+    """The worker's connection to PostgreSQL is cut while the message is being sent (as when the
+    database restarts): the outcome is written once a connection works again, so recovery never
+    sends the message a second time."""
+    import psycopg
+    from django.db import connection
+    from werkzeug import Response
+
+    credential_for("telegram")
+    run = queued_run(trigger="connection")
+    connection.ensure_connection()
+    worker_backend = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+
+    def send_and_cut_the_workers_connection(request):
+        with psycopg.connect(**params, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [worker_backend])
+        return Response(json.dumps(fixture("telegram", "send_message_ok")), content_type="application/json")
+
+    fake_services.expect_request(SEND, method="POST").respond_with_handler(send_and_cut_the_workers_connection)
+
+    performed = runs.integration_run_perform(run_id=str(run.id))
+
+    assert (performed.executed, performed.run.status) == (True, "succeeded")
+    assert run_status(run.id) == "succeeded"
+    assert len(fake_services.log) == 1
