@@ -1,12 +1,18 @@
 """Turns every API error into JSON: `{"detail": ...}` or field errors, with the right status."""
 
+import logging
+
+import redis
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from config.errors import BODY_TOO_LARGE, DomainError
+
+logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
@@ -17,7 +23,25 @@ def api_exception_handler(exc, context):
         return response
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": BODY_TOO_LARGE}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    unavailable = _unavailable_dependency(exc)
+    if unavailable:
+        # PostgreSQL or Redis unreachable (restarting, failing over): the write that failed was
+        # not committed, and the client may send the request again.
+        logger.error("%s unavailable", unavailable, extra={"error": type(exc).__name__})
+        return Response(
+            {"detail": f"The {unavailable} is unavailable; retry in a moment."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, APIException) and not isinstance(response.data, dict):
         response.data = {"detail": response.data}
     return response
+
+
+def _unavailable_dependency(exc) -> str | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return "database"
+    if isinstance(exc, redis.RedisError):
+        return "cache"
+    return None

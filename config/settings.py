@@ -149,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.run_tasks.recover_integration_runs",
         "schedule": env.float("INTEGRATIONS_RUN_RECOVER_SECONDS", default=30.0),
     },
+    # Cached device records a change could not drop while the cache was unreachable.
+    "retry-delivery-invalidations": {
+        "task": "devices.tasks.retry_delivery_invalidations",
+        "schedule": env.float("DEVICES_DELIVERY_REPAIR_SECONDS", default=10.0),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,14 +3,25 @@
 These are the hottest reads in the hub: after a power cut the whole fleet asks at once. A
 device's delivery record is built with one query, cached, and invalidated explicitly by the
 services whenever anything it is derived from changes.
+
+The cache may be unreachable (Redis restarting): devices are then served from the database, and
+a change whose invalidation could not run is noted in the database (`StaleDeliveryRecord`) and
+dropped from the cache as soon as it answers again (`delivery_invalidations_retry`, beat), so
+the change never answers an error and no stale record outlives the outage.
 """
+
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.utils import timezone
 
+from config.cache import CACHE_ERRORS
 from devices import topics
-from devices.models import Device
+from devices.models import Device, StaleDeliveryRecord
+
+logger = logging.getLogger(__name__)
 
 _MISSING = "missing"
 _NEGATIVE_CACHE_SECONDS = 30
@@ -76,17 +87,29 @@ def delivery_fetch(device_id: str) -> tuple[dict | None, bool]:
     if len(device_id) != 16:
         return None, False
     key, seen_key = _record_key(device_id), _seen_key(device_id)
-    found = cache.get_many([key, seen_key])
+    try:
+        found = cache.get_many([key, seen_key])
+    except CACHE_ERRORS as exc:
+        # Served from the database while the cache is down; "seen" waits for it to come back.
+        logger.warning("delivery cache unavailable: served from the database", extra={"error": type(exc).__name__})
+        return _record_build(device_id), True
     record = found.get(key)
     if record is None:
         record = _record_build(device_id)
+        _cache_set(key, _MISSING if record is None else record)
         if record is None:
-            cache.set(key, _MISSING, _NEGATIVE_CACHE_SECONDS)
             return None, False
-        cache.set(key, record, settings.DEVICES_DELIVERY_CACHE_SECONDS)
     if record == _MISSING:
         return None, False
     return record, seen_key in found
+
+
+def _cache_set(key: str, record) -> None:
+    timeout = _NEGATIVE_CACHE_SECONDS if record == _MISSING else settings.DEVICES_DELIVERY_CACHE_SECONDS
+    try:
+        cache.set(key, record, timeout)
+    except CACHE_ERRORS as exc:  # the record was read from the database: serve it anyway
+        logger.warning("delivery cache unavailable: record not cached", extra={"error": type(exc).__name__})
 
 
 def delivery_record(device_id: str) -> dict | None:
@@ -95,13 +118,56 @@ def delivery_record(device_id: str) -> dict | None:
 
 
 def delivery_invalidate(device_ids) -> None:
-    cache.delete_many([_record_key(device_id) for device_id in device_ids])
+    """Drop the cached records of these devices. Never raises: it runs once the change has
+    committed, and a change that is done must not answer an error. A cache that cannot be
+    reached leaves a note per device, for `delivery_invalidations_retry`."""
+    device_ids = list(device_ids)
+    if not device_ids:
+        return
+    try:
+        cache.delete_many([_record_key(device_id) for device_id in device_ids])
+    except CACHE_ERRORS as exc:
+        logger.warning(
+            "delivery cache unavailable: invalidation noted for later",
+            extra={"devices": len(device_ids), "error": type(exc).__name__},
+        )
+        now = timezone.now()
+        try:
+            # A device noted already gets its note's time moved on: the retry that drops it must
+            # also be later than this change.
+            StaleDeliveryRecord.objects.bulk_create(
+                [StaleDeliveryRecord(device_id=device_id, noted_at=now) for device_id in device_ids],
+                update_conflicts=True,
+                unique_fields=["device_id"],
+                update_fields=["noted_at"],
+            )
+        except DatabaseError:
+            # Both down: the records expire after DEVICES_DELIVERY_CACHE_SECONDS at the latest.
+            logger.exception("delivery invalidation lost", extra={"device_ids": device_ids[:50]})
+
+
+def delivery_invalidations_retry(*, limit: int = 5000) -> int:
+    """Drop the records that changes could not drop while the cache was down; returns how many
+    (0 while it is still down: the notes wait for the next try)."""
+    started = timezone.now()
+    noted = list(StaleDeliveryRecord.objects.order_by("noted_at").values_list("device_id", flat=True)[:limit])
+    if not noted:
+        return 0
+    cache.delete_many([_record_key(device_id) for device_id in noted])
+    # Not the notes of changes made since this pass started: their keys may be cached again.
+    StaleDeliveryRecord.objects.filter(device_id__in=noted, noted_at__lt=started).delete()
+    logger.info("delivery invalidations retried", extra={"devices": len(noted)})
+    return len(noted)
 
 
 def device_seen(device_id: str) -> None:
     """Record that a device called in, writing to the database at most once per resolution."""
     resolution = settings.DEVICES_LAST_SEEN_RESOLUTION_SECONDS
-    if cache.add(_seen_key(device_id), 1, resolution):
+    try:
+        first_in_resolution = cache.add(_seen_key(device_id), 1, resolution)
+    except CACHE_ERRORS:
+        return  # while the cache is down "seen" is not recorded: every request would write it
+    if first_in_resolution:
         if not Device.objects.filter(device_id=device_id, is_online=True).update(last_seen=timezone.now()):
             from devices.services import device_mark_online  # services import this module
 

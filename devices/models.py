@@ -197,3 +197,15 @@ class DeviceEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.payload.get('device_id', '')}"
+
+
+class StaleDeliveryRecord(models.Model):
+    """A device whose cached delivery record a change could not drop: the cache was unreachable
+    when the change committed. Dropped by `devices.tasks.retry_delivery_invalidations` (beat)
+    once the cache answers again, so no stale key, config or topic outlives the outage."""
+
+    device_id = models.CharField(max_length=16, primary_key=True)
+    noted_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.device_id

@@ -213,6 +213,8 @@ def device_register(
         came_back_online = not device.is_online
         device.is_online = True
         device.save()
+    # The answer is built once this commits, when the database may be gone: read its config now.
+    device.config  # noqa: B018
     event = _event_record(kind=DeviceEvent.Kind.REGISTERED, device=device, is_new=is_new)
     transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
     signals.device_registered.send(sender=Device, device=device, event=event, is_new=is_new)

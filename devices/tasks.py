@@ -6,7 +6,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from devices import events, services
+from devices import delivery, events, services
 from devices.models import DeviceEvent
 
 logger = logging.getLogger(__name__)
@@ -56,3 +56,9 @@ def redispatch_pending_events(limit: int = 1000) -> int:
 def detect_offline_devices() -> int:
     """Beat: devices silent for too long go offline (device.offline events)."""
     return services.devices_mark_offline()
+
+
+@shared_task(ignore_result=True)
+def retry_delivery_invalidations() -> int:
+    """Beat: drop the cached records that changes could not drop while the cache was down."""
+    return delivery.delivery_invalidations_retry()

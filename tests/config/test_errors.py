@@ -1,7 +1,9 @@
 """Every error the hub answers is JSON with a clear message and the right status."""
 
 import pytest
+import redis
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
@@ -133,3 +135,14 @@ def test_errors_of_the_admin_are_pages_for_people(admin_user):
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("error", "what"),
+    [(OperationalError("server closed the connection"), "database"), (redis.ConnectionError("refused"), "cache")],
+)
+def test_a_database_or_cache_that_cannot_be_reached_is_a_503_to_retry(error, what):
+    response = api_exception_handler(error, {})
+
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert response.data == {"detail": f"The {what} is unavailable; retry in a moment."}
