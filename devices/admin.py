@@ -40,7 +40,7 @@ from devices.models import (
     Owner,
 )
 
-CONFIG_HISTORY_LIMIT = 20
+HISTORY_LIMIT = 20
 CSV_CHUNK_SIZE = 2000
 # Cells starting with these are formulas to a spreadsheet; city and sensor model come from devices.
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -98,9 +98,8 @@ class OwnerAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
-            if "slug" in form.changed_data:
-                services.devices_invalidate_for(owner=obj)
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in OWNER_CREATE_FIELDS}
+            services.owner_update(owner=obj, changed_by=request.user, source=ConfigChange.Source.ADMIN, **changes)
             return
         owner, secret = services.owner_create(**{name: form.cleaned_data[name] for name in OWNER_CREATE_FIELDS})
         _copy_fields(obj, owner)
@@ -167,9 +166,16 @@ class MeasurementTypeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "slug" in form.changed_data:
-            services.devices_invalidate_for(measurement_type=obj)
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service: a new slug moves the devices' topics (history, cache).
+        services.measurement_type_update(
+            measurement_type=obj,
+            changed_by=request.user,
+            source=ConfigChange.Source.ADMIN,
+            **{name: form.cleaned_data[name] for name in form.changed_data},
+        )
 
 
 # --------------------------------------------------------------------------------- devices
@@ -202,23 +208,26 @@ class DeviceConfigInline(admin.StackedInline):
 class _LatestChangesFormSet(BaseInlineFormSet):
     def get_queryset(self):
         if not hasattr(self, "_latest"):
-            self._latest = super().get_queryset()[:CONFIG_HISTORY_LIMIT]
+            self._latest = super().get_queryset()[:HISTORY_LIMIT]
             len(self._latest)  # evaluate once; the formset indexes into it per form
         return self._latest
 
 
-class ConfigHistoryInline(admin.TabularInline):
+class HistoryInline(admin.TabularInline):
+    """The device's one history: config changes from every path (this page, bulk actions, the
+    APIs) and the moves of its topics."""
+
     model = ConfigChange
     formset = _LatestChangesFormSet
-    verbose_name = "config change"
-    verbose_name_plural = f"Config history (latest {CONFIG_HISTORY_LIMIT}, newest first)"
-    fields = ("version", "changed_at", "changed_by", "source", "old_to_new")
+    verbose_name = "history entry"
+    verbose_name_plural = f"History (latest {HISTORY_LIMIT}, newest first)"
+    fields = ("changed_at", "kind", "version_display", "changed_by", "source", "old_to_new")
     readonly_fields = fields
     can_delete = False
     extra = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("changed_by").order_by("-version")
+        return super().get_queryset(request).select_related("changed_by").order_by("-changed_at", "-id")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -231,6 +240,10 @@ class ConfigHistoryInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return _can_see_device(request)
+
+    @admin.display(description="config version")
+    def version_display(self, obj: ConfigChange):
+        return obj.version if obj.version is not None else "—"
 
     @admin.display(description="old → new")
     def old_to_new(self, obj: ConfigChange) -> str:
@@ -313,6 +326,7 @@ class DeviceAdmin(admin.ModelAdmin):
         "device_id",
         "mac_address",
         "topics_display",
+        "location_display",
         "created_at",
         "updated_at",
         "last_seen",
@@ -320,11 +334,11 @@ class DeviceAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("device_id", "mac_address", "owner", "measurement_type", "sensor_model", "is_active")}),
-        ("Location", {"fields": ("city", "latitude", "longitude", "height")}),
+        ("Location", {"fields": ("city", "location_display", "latitude", "longitude", "height")}),
         ("Topics", {"fields": ("topics_display",)}),
         ("Timestamps", {"fields": ("created_at", "updated_at", "last_seen", "is_online")}),
     )
-    inlines = (DeviceConfigInline, ConfigHistoryInline)
+    inlines = (DeviceConfigInline, HistoryInline)
     actions = ("set_send_interval", "set_qos", "deactivate", "export_csv")
 
     def get_queryset(self, request):
@@ -357,6 +371,12 @@ class DeviceAdmin(admin.ModelAdmin):
         config = getattr(obj, "config", None)
         return config.is_applied if config else None
 
+    @admin.display(description="location")
+    def location_display(self, obj: Device) -> str:
+        if not obj.location_known:
+            return "unknown"
+        return f"{obj.latitude}, {obj.longitude}"
+
     @admin.display(description="topics")
     def topics_display(self, obj: Device) -> str:
         return format_html(
@@ -379,7 +399,7 @@ class DeviceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         if changes:
-            services.device_update(device=obj, **changes)
+            services.device_update(device=obj, changed_by=request.user, source=ConfigChange.Source.ADMIN, **changes)
 
     def save_formset(self, request, form, formset, change):
         # The admin's change message reads these; the inlines never save themselves.

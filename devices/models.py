@@ -10,6 +10,8 @@ SEND_INTERVAL_MIN = 1
 SEND_INTERVAL_MAX = 86_400
 QOS_CHOICES = [(0, "0 — at most once"), (1, "1 — at least once"), (2, "2 — exactly once")]
 
+LOCATION_PAIR_MESSAGE = "Give latitude and longitude together, or neither (the location is then unknown)."
+
 send_interval_validators = [MinValueValidator(SEND_INTERVAL_MIN), MaxValueValidator(SEND_INTERVAL_MAX)]
 
 
@@ -75,8 +77,19 @@ class Device(models.Model):
     measurement_type = models.ForeignKey(MeasurementType, on_delete=models.PROTECT, related_name="devices")
     sensor_model = models.CharField(max_length=100, blank=True)
     city = models.CharField(max_length=100, db_index=True)
-    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
-    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    # Both empty when the location is unknown (the original firmware may send none); never invented.
+    latitude = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text="Empty, with longitude, when the location is unknown.",
+    )
+    longitude = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text="Empty, with latitude, when the location is unknown.",
+    )
     height = models.FloatField(null=True, blank=True, help_text="Metres; sent by the original firmware.")
     is_active = models.BooleanField(default=True)
     key_digest = models.CharField(max_length=64, blank=True, editable=False)
@@ -97,9 +110,22 @@ class Device(models.Model):
             # The offline detector scans online devices by how long they have been silent.
             models.Index(fields=["last_seen"], name="devices_online_last_seen_idx", condition=models.Q(is_online=True)),
         ]
+        constraints = [
+            # Half a coordinate is no location.
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True, longitude__isnull=True)
+                | models.Q(latitude__isnull=False, longitude__isnull=False),
+                name="devices_device_location_pair",
+                violation_error_message=LOCATION_PAIR_MESSAGE,
+            ),
+        ]
 
     def __str__(self):
         return self.device_id
+
+    @property
+    def location_known(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
 
     @property
     def base_topic(self) -> str:
@@ -144,7 +170,13 @@ class DeviceConfig(models.Model):
 
 
 class ConfigChange(models.Model):
-    """History of a device's config: who changed what, when, old → new."""
+    """A device's one history: its config changes (who changed what, old → new, the version it
+    made) and the moves of its topics (its owner, city or measurement type changed, so the base
+    topic did: old → new topic), from every path that changes them."""
+
+    class Kind(models.TextChoices):
+        CONFIG = "config", "config"
+        TOPIC = "topic", "topic move"
 
     class Source(models.TextChoices):
         REGISTRATION = "registration", "registration"
@@ -154,7 +186,10 @@ class ConfigChange(models.Model):
         LEGACY = "legacy", "legacy API"
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="config_changes")
-    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CONFIG)
+    version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The config version a config change made; empty for a topic move."
+    )
     changed_at = models.DateTimeField(auto_now_add=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -164,9 +199,23 @@ class ConfigChange(models.Model):
     new = models.JSONField(default=dict)
 
     class Meta:
-        ordering = ["-changed_at", "-version"]
+        verbose_name = "history entry"
+        verbose_name_plural = "history"
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            # The device page shows the newest entries of one device.
+            models.Index(fields=["device", "-changed_at"], name="devices_history_device_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="config") | models.Q(version__isnull=False),
+                name="devices_history_config_has_version",
+            ),
+        ]
 
     def __str__(self):
+        if self.kind == self.Kind.TOPIC:
+            return f"{self.device_id} moved"
         return f"{self.device_id} v{self.version}"
 
 

@@ -12,8 +12,9 @@ from django.utils.text import slugify
 
 from config.credentials import credential_digest, credential_generate, credential_matches
 from config.errors import AuthenticationFailed, Conflict, DomainError, NotFound, PermissionDenied
-from devices import delivery, identity, signals
+from devices import delivery, history, identity, signals
 from devices.models import (
+    LOCATION_PAIR_MESSAGE,
     SEND_INTERVAL_MAX,
     SEND_INTERVAL_MIN,
     ConfigChange,
@@ -80,6 +81,33 @@ def owner_rotate_secret(*, owner: Owner) -> str:
     return secret
 
 
+_OWNER_EDITABLE = {"name", "slug", "allow_secretless_registration", "default_send_interval", "default_qos"}
+
+
+@transaction.atomic
+def owner_update(*, owner: Owner, changed_by=None, source: str = ConfigChange.Source.API, **changes) -> Owner:
+    """Change an owner. A new slug moves the topics of all its devices: each move goes into
+    that device's history, and their cached topics are dropped."""
+    unknown = set(changes) - _OWNER_EDITABLE
+    if unknown:
+        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
+    # Read from the row, not the instance: the admin hands in an instance its form already changed.
+    slug_before = Owner.objects.select_for_update().filter(pk=owner.pk).values_list("slug", flat=True).get()
+    for field, value in changes.items():
+        setattr(owner, field, value)
+    try:
+        with transaction.atomic():
+            owner.save(update_fields=list(changes))
+    except IntegrityError:
+        raise DomainError(f"An owner with slug '{owner.slug}' already exists.", field="slug") from None
+    if owner.slug != slug_before:
+        device_ids = history.topic_moves_record(
+            devices=Device.objects.filter(owner=owner), old_owner=slug_before, changed_by=changed_by, source=source
+        )
+        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
+    return owner
+
+
 def owner_secret_matches(owner: Owner, secret: str | None) -> bool:
     if credential_matches(secret, owner.provisioning_secret_digest):
         return True
@@ -123,6 +151,38 @@ def measurement_type_resolve(*, slug: str, create: bool = False) -> MeasurementT
     return mtype
 
 
+_MEASUREMENT_TYPE_EDITABLE = {"slug", "name", "unit", "default_send_interval", "default_qos"}
+
+
+@transaction.atomic
+def measurement_type_update(
+    *, measurement_type: MeasurementType, changed_by=None, source: str = ConfigChange.Source.ADMIN, **changes
+) -> MeasurementType:
+    """Change a measurement type; a new slug moves the topics of all its devices, as
+    `owner_update` does for an owner's."""
+    unknown = set(changes) - _MEASUREMENT_TYPE_EDITABLE
+    if unknown:
+        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
+    mtype = measurement_type
+    slug_before = MeasurementType.objects.select_for_update().filter(pk=mtype.pk).values_list("slug", flat=True).get()
+    for field, value in changes.items():
+        setattr(mtype, field, value)
+    try:
+        with transaction.atomic():
+            mtype.save(update_fields=list(changes))
+    except IntegrityError:
+        raise DomainError(f"A measurement type with slug '{mtype.slug}' already exists.", field="slug") from None
+    if mtype.slug != slug_before:
+        device_ids = history.topic_moves_record(
+            devices=Device.objects.filter(measurement_type=mtype),
+            old_measurement_type=slug_before,
+            changed_by=changed_by,
+            source=source,
+        )
+        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
+    return mtype
+
+
 # --------------------------------------------------------------------------------- devices
 
 
@@ -163,8 +223,8 @@ def device_register(
     owner: Owner,
     measurement_type: MeasurementType,
     city: str,
-    latitude: float,
-    longitude: float,
+    latitude: float | None,
+    longitude: float | None,
     sensor_model: str = "",
     height: float | None = None,
 ) -> Registration:
@@ -173,7 +233,12 @@ def device_register(
     Idempotent and safe under concurrency: the row lock serialises registrations of one MAC,
     and the unique MAC makes a racing insert fall back to the existing device. Every call
     issues a fresh device key; only its digest is kept.
+
+    A location of None is unknown: a new device is stored without one, and a known device keeps
+    the location (and height) it has, which an admin may have set. A registration that moves
+    the device's topic (another city or measurement type) is recorded in its history.
     """
+    _location_check(latitude, longitude)
     mac = identity.mac_canonical(mac_address)
     device_key = credential_generate()
     metadata = {
@@ -207,12 +272,20 @@ def device_register(
         if not device.is_active:
             # Firmware registers at every boot: reactivating here would undo the admin's decision.
             raise PermissionDenied("This device is deactivated; an admin can reactivate it.")
+        old_topic = _registration_old_topic(device, owner, measurement_type)
+        if latitude is None:
+            del metadata["latitude"], metadata["longitude"]
+        if height is None:
+            del metadata["height"]
         for field, value in metadata.items():
             setattr(device, field, value)
         device.key_digest = credential_digest(device_key)
         came_back_online = not device.is_online
         device.is_online = True
         device.save()
+        history.topic_move_record(
+            device_id=device.device_id, old=old_topic, new=_topic_of(device), source=ConfigChange.Source.REGISTRATION
+        )
     # The answer is built once this commits, when the database may be gone: read its config now.
     device.config  # noqa: B018
     event = _event_record(kind=DeviceEvent.Kind.REGISTERED, device=device, is_new=is_new)
@@ -223,18 +296,69 @@ def device_register(
     return Registration(device=device, device_key=device_key, is_new=is_new)
 
 
+def _location_check(latitude: float | None, longitude: float | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise DomainError(LOCATION_PAIR_MESSAGE, field="latitude" if latitude is None else "longitude")
+
+
+def _topic_of(device: Device) -> dict:
+    return history.topic_snapshot(
+        owner=device.owner.slug,
+        city=device.city,
+        measurement_type=device.measurement_type.slug,
+        device_id=device.device_id,
+    )
+
+
+def _registration_old_topic(device: Device, owner: Owner, measurement_type: MeasurementType) -> dict:
+    # A registration never changes the owner (that is a conflict); the old type is fetched only
+    # when it did change, so that a plain reboot costs no extra query.
+    old_type = measurement_type if device.measurement_type_id == measurement_type.pk else device.measurement_type
+    return history.topic_snapshot(
+        owner=owner.slug, city=device.city, measurement_type=old_type.slug, device_id=device.device_id
+    )
+
+
 _DEVICE_EDITABLE = {"owner", "measurement_type", "city", "latitude", "longitude", "sensor_model", "height", "is_active"}
 
 
-def device_update(*, device: Device, **changes) -> Device:
+def device_update(*, device: Device, changed_by=None, source: str = ConfigChange.Source.API, **changes) -> Device:
+    """Change a device's metadata. A change of owner, city or measurement type that moves its
+    topic is recorded in its history, with who and through which path (`source`)."""
     unknown = set(changes) - _DEVICE_EDITABLE
     if unknown:
         raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
-    for field, value in changes.items():
-        setattr(device, field, value)
     with transaction.atomic():
+        # The row as stored (the admin hands in an instance its form already changed), locked so
+        # that two moves of one device are recorded in the order they happened.
+        before = (
+            Device.objects.select_for_update(of=("self",))
+            .filter(pk=device.pk)
+            .values("owner__slug", "city", "measurement_type__slug", "latitude", "longitude")
+            .first()
+        )
+        if before is None:
+            raise NotFound("Device not found.")
+        _location_check(changes.get("latitude", before["latitude"]), changes.get("longitude", before["longitude"]))
+        for field, value in changes.items():
+            setattr(device, field, value)
         # Only the changed fields: a concurrent last_seen write must not be overwritten.
         device.save(update_fields=[*changes, "updated_at"])
+        old = history.topic_snapshot(
+            owner=before["owner__slug"],
+            city=before["city"],
+            measurement_type=before["measurement_type__slug"],
+            device_id=device.device_id,
+        )
+        new = history.topic_snapshot(
+            owner=changes["owner"].slug if "owner" in changes else before["owner__slug"],
+            city=changes.get("city", before["city"]),
+            measurement_type=(
+                changes["measurement_type"].slug if "measurement_type" in changes else before["measurement_type__slug"]
+            ),
+            device_id=device.device_id,
+        )
+        history.topic_move_record(device_id=device.device_id, old=old, new=new, changed_by=changed_by, source=source)
         transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
     return device
 
@@ -251,17 +375,6 @@ def devices_deactivate(*, device_ids: list[str]) -> int:
         count = Device.objects.filter(device_id__in=device_ids, is_active=True).update(is_active=False)
         transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
     return count
-
-
-def devices_invalidate_for(*, owner: Owner | None = None, measurement_type: MeasurementType | None = None) -> None:
-    """Drop cached topics after an owner or measurement type changed its slug."""
-    qs = Device.objects.all()
-    if owner is not None:
-        qs = qs.filter(owner=owner)
-    if measurement_type is not None:
-        qs = qs.filter(measurement_type=measurement_type)
-    device_ids = list(qs.values_list("device_id", flat=True))
-    transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
 
 
 # ---------------------------------------------------------------------------------- config

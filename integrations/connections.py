@@ -34,6 +34,7 @@ DEVICE_EVENT_FIELDS = {
     "city": "Berlin",
     "measurement_type": "temperature",
     "sensor_model": "DHT22",
+    # Both null when the device's location is unknown (see `template_render`).
     "latitude": 52.52,
     "longitude": 13.405,
     "at": "2026-01-01T00:00:00+00:00",
@@ -79,7 +80,8 @@ def _lookup(context: dict, path: str, *, lenient: bool) -> Any:
 
 def template_render(template: Any, context: dict, *, lenient: bool = False) -> Any:
     """The config with every `{{ field }}` replaced by the event's value. A string that is one
-    placeholder keeps the value's type (numbers, ids); placeholders inside text become text."""
+    placeholder keeps the value's type (numbers, ids, null); placeholders inside text become
+    text, a null one "unknown" (a device's location may be unknown) rather than Python's "None"."""
     if isinstance(template, dict):
         return {key: template_render(value, context, lenient=lenient) for key, value in template.items()}
     if isinstance(template, list):
@@ -89,7 +91,11 @@ def template_render(template: Any, context: dict, *, lenient: bool = False) -> A
     whole = _ONLY_PLACEHOLDER.match(template)
     if whole:
         return _lookup(context, whole.group(1), lenient=lenient)
-    return _PLACEHOLDER.sub(lambda m: str(_lookup(context, m.group(1), lenient=lenient)), template)
+    return _PLACEHOLDER.sub(lambda m: _as_text(_lookup(context, m.group(1), lenient=lenient)), template)
+
+
+def _as_text(value: Any) -> str:
+    return "unknown" if value is None else str(value)
 
 
 def connection_config_check(*, event: str, integration_id: str, config_template: Any) -> None:

@@ -61,8 +61,8 @@ def register_device(
     mac_address: str | None = None,
     measurement_type_slug: str = "temperature",
     city: str = "Berlin",
-    latitude: float = 52.52,
-    longitude: float = 13.405,
+    latitude: float | None = 52.52,
+    longitude: float | None = 13.405,
     sensor_model: str = "DHT22",
 ):
     """Register a device through the service; `device.key` holds its raw device key."""

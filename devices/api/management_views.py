@@ -14,7 +14,7 @@ from config.errors import AuthenticationFailed
 from devices import selectors, services
 from devices.api import serializers
 from devices.api.permissions import CanChangeOwner
-from devices.models import Device
+from devices.models import ConfigChange, Device
 
 
 class TokenView(APIView):
@@ -60,10 +60,13 @@ class OwnerViewSet(
         return Response(serializers.OwnerCreatedSerializer(owner).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
-        slug_before = serializer.instance.slug
-        owner = serializer.save()
-        if owner.slug != slug_before:
-            services.devices_invalidate_for(owner=owner)
+        # Through the service: a new slug moves the devices' topics (history, cache).
+        services.owner_update(
+            owner=serializer.instance,
+            changed_by=self.request.user,
+            source=ConfigChange.Source.API,
+            **serializer.validated_data,
+        )
 
     @extend_schema(tags=["management"], request=None, responses=serializers.ProvisioningSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret", permission_classes=[CanChangeOwner])
@@ -117,8 +120,19 @@ class DeviceViewSet(
         device = self.get_object()
         data = serializers.DeviceUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        device = services.device_update(device=device, **data.validated_data)
+        device = services.device_update(
+            device=device, changed_by=request.user, source=ConfigChange.Source.API, **data.validated_data
+        )
         return Response(serializers.DeviceOutputSerializer(device).data)
+
+    # Without this the schema documented PATCH's body as the output shape.
+    @extend_schema(
+        tags=["management"],
+        request=serializers.DeviceUpdateInputSerializer,
+        responses=serializers.DeviceOutputSerializer,
+    )
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
         services.device_delete(device=instance)

@@ -133,6 +133,13 @@ class SlugLookupField(serializers.SlugRelatedField):
 
 
 class DeviceUpdateInputSerializer(LocationFieldsMixin):
+    # Both null: the location is unknown (as for a device of the original firmware that sent none).
+    latitude = FiniteFloatField(
+        min_value=-90, max_value=90, allow_null=True, help_text="null, with longitude: unknown."
+    )
+    longitude = FiniteFloatField(
+        min_value=-180, max_value=180, allow_null=True, help_text="null, with latitude: unknown."
+    )
     owner = SlugLookupField(queryset=Owner.objects.all())
     measurement_type = SlugLookupField(queryset=MeasurementType.objects.all())
     sensor_model = serializers.CharField(max_length=100, allow_blank=True)

@@ -1,13 +1,22 @@
 """Field names and JSON shapes of the original course server (FastAPI), over our models."""
 
+from collections.abc import Mapping
+
 from anyascii import anyascii
 from django.utils.text import slugify
 from rest_framework import serializers
 
-from devices.api.serializers import FiniteFloatField, LocationFieldsMixin, MacAddressField
-from devices.models import SEND_INTERVAL_MAX, SEND_INTERVAL_MIN
+from devices.api.serializers import FiniteFloatField, MacAddressField
+from devices.models import LOCATION_PAIR_MESSAGE, SEND_INTERVAL_MAX, SEND_INTERVAL_MIN
 
 SLUG_MAX_LENGTH = 64
+
+# The original server's defaults for what a registration leaves out, applied only where the
+# legacy mode may create what they name (`open`). Its other defaults were invented and are not
+# used: coordinates (56.2928, 101.7121) and height (428, Bratsk's elevation) not sent are unknown,
+# and a MAC is required (its default, 00:00:00:00:00:00, would merge every device into one).
+ORIGINAL_DEFAULTS = {"owner": "lyceum", "city": "Bratsk", "measurement_type": "temperature"}
+DEFAULTED_FIELDS = tuple(ORIGINAL_DEFAULTS)
 
 
 class LegacySlugField(serializers.CharField):
@@ -30,17 +39,72 @@ class LegacySlugField(serializers.CharField):
         return slug
 
 
-class LegacyDeviceInputSerializer(LocationFieldsMixin):
+def _required(serializer: serializers.Serializer, names: list[str]) -> serializers.ValidationError:
+    return serializers.ValidationError({name: [serializer.fields[name].error_messages["required"]] for name in names})
+
+
+class LegacyLocationSerializer(serializers.Serializer):
+    """The location as the original course firmware sends it (`RegistrationClient.h`)."""
+
+    lat = FiniteFloatField(min_value=-90, max_value=90)
+    lon = FiniteFloatField(min_value=-180, max_value=180)
+
+    def validate(self, attrs):
+        # Also inside a partial update (`PUT /device/{id}`): half a location is none.
+        missing = [name for name in ("lat", "lon") if name not in attrs]
+        if missing:
+            raise _required(self, missing)
+        return attrs
+
+
+class LegacyDeviceInputSerializer(serializers.Serializer):
     """The body of `POST /register/`; with `partial=True` also of `PUT /device/{id}`.
 
-    Fields the original did not know (e.g. a nested `location` object) are ignored.
+    The location is the top-level `latitude`/`longitude` or, when both are absent, the course
+    firmware's nested `location.lat/lon`; none at all is an unknown location (None), never the
+    original's invented coordinates. A missing owner, city or measurement type takes the value
+    in ``context["defaults"]`` (the original's, in `open` mode) or is a 400. Other fields the
+    original did not know are ignored.
     """
 
     mac_address = MacAddressField()
-    owner = LegacySlugField()
-    measurement_type = LegacySlugField()
+    latitude = FiniteFloatField(min_value=-90, max_value=90, required=False)
+    longitude = FiniteFloatField(min_value=-180, max_value=180, required=False)
+    location = LegacyLocationSerializer(
+        required=False,
+        allow_null=True,
+        help_text="The course firmware's form of the location; used when latitude and longitude are absent.",
+    )
+    city = serializers.CharField(max_length=100, required=False)
+    owner = LegacySlugField(required=False)
+    measurement_type = LegacySlugField(required=False)
     sensor_model = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     height = FiniteFloatField(required=False, allow_null=True, default=None)
+
+    def to_internal_value(self, data):
+        # Top-level coordinates win; a nested location beside them is ignored, whatever it holds.
+        if isinstance(data, Mapping) and "location" in data and ("latitude" in data or "longitude" in data):
+            data = {key: value for key, value in data.items() if key != "location"}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        location = attrs.pop("location", None)
+        if location is not None:
+            attrs["latitude"], attrs["longitude"] = location["lat"], location["lon"]
+        if self.partial:
+            return attrs  # the service checks the result against what is stored
+        if ("latitude" in attrs) != ("longitude" in attrs):
+            missing = "longitude" if "latitude" in attrs else "latitude"
+            raise serializers.ValidationError({missing: [LOCATION_PAIR_MESSAGE]})
+        attrs.setdefault("latitude", None)
+        attrs.setdefault("longitude", None)
+        defaults = self.context.get("defaults") or {}
+        missing = [name for name in DEFAULTED_FIELDS if name not in attrs and name not in defaults]
+        if missing:
+            raise _required(self, missing)
+        for name in DEFAULTED_FIELDS:
+            attrs.setdefault(name, defaults.get(name))
+        return attrs
 
 
 class LegacyRegistrationOutputSerializer(serializers.Serializer):
@@ -59,8 +123,8 @@ class LegacyDeviceListQuerySerializer(serializers.Serializer):
 class LegacyDeviceSerializer(serializers.Serializer):
     device_id = serializers.CharField()
     mac_address = serializers.CharField()
-    latitude = serializers.FloatField()
-    longitude = serializers.FloatField()
+    latitude = serializers.FloatField(allow_null=True, help_text="null, with longitude: the location is unknown.")
+    longitude = serializers.FloatField(allow_null=True, help_text="null, with latitude: the location is unknown.")
     height = serializers.FloatField(allow_null=True)
     city = serializers.CharField()
     owner = serializers.CharField(source="owner.slug")

@@ -64,13 +64,19 @@ def legacy_exception_handler(exc, context):
 
 
 def _error_summary(data) -> str:
-    """The first error, as `<field>: <message>` (field errors) or `<message>`."""
+    """The first error, as `<field>: <message>` (field errors) or `<message>`; a nested field's
+    as `<field>.<inner field>: <message>` (`location.lat: ...`)."""
     if isinstance(data, dict):
         if not data:
             return "Invalid input."
         field, errors = next(iter(data.items()))
         message = _error_summary(errors)
-        return message if field in (api_settings.NON_FIELD_ERRORS_KEY, "detail") else f"{field}: {message}"
+        general = (api_settings.NON_FIELD_ERRORS_KEY, "detail")
+        if field in general:
+            return message
+        if isinstance(errors, dict) and errors and next(iter(errors)) not in general:
+            return f"{field}.{message}"
+        return f"{field}: {message}"
     if isinstance(data, list):
         return _error_summary(data[0]) if data else "Invalid input."
     return str(data)
@@ -165,7 +171,9 @@ class LegacyRegisterView(LegacyView):
         },
     )
     def post(self, request):
-        data = serializers.LegacyDeviceInputSerializer(data=request.data)
+        # Only a mode that may create owners and types fills in the original's defaults.
+        defaults = serializers.ORIGINAL_DEFAULTS if self.mode == OPEN else None
+        data = serializers.LegacyDeviceInputSerializer(data=request.data, context={"defaults": defaults})
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         owner = services.registration_owner_authorize(
@@ -259,7 +267,12 @@ class LegacyDeviceView(LegacyView):
             changes["owner"] = self.owner_for_update(changes["owner"])
         if "measurement_type" in changes:
             changes["measurement_type"] = self.measurement_type(changes["measurement_type"])
-        device = services.device_update(device=device, **changes)
+        device = services.device_update(
+            device=device,
+            changed_by=request.user if request.user.is_authenticated else None,
+            source=ConfigChange.Source.LEGACY,
+            **changes,
+        )
         return Response(serializers.LegacyDeviceSerializer(device).data)
 
     @extend_schema(summary="Delete a device", responses={200: OpenApiResponse(description="Deleted.")})

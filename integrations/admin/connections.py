@@ -12,7 +12,8 @@ def _fields_help() -> str:
     device = ", ".join(connections.DEVICE_EVENT_FIELDS)
     webhook = ", ".join(connections.WEBHOOK_EVENT_FIELDS)
     return (
-        f"Fields of device events: {device}. Fields of webhook.received: {webhook} "
+        f"Fields of device events: {device} (latitude and longitude are null when the location is "
+        f'unknown; inside text a null field reads "unknown"). Fields of webhook.received: {webhook} '
         "(payload.* is the delivery's JSON, e.g. {{ payload.repository.full_name }})."
     )
 

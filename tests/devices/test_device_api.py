@@ -144,7 +144,14 @@ def test_registering_again_updates_the_metadata_and_keeps_the_config(owner):
         "humidity",
         "BME280",
     )
-    assert ConfigChange.objects.filter(device=device).count() == 1
+    assert ConfigChange.objects.filter(device=device, kind=ConfigChange.Kind.CONFIG).count() == 1
+    move = ConfigChange.objects.get(device=device, kind=ConfigChange.Kind.TOPIC)
+    assert (move.old["topic"], move.new["topic"], move.source, move.changed_by) == (
+        f"{owner.slug}/berlin/temperature/{device.device_id}",
+        body["topics"]["telemetry"],
+        ConfigChange.Source.REGISTRATION,
+        None,
+    )
 
 
 def test_a_new_device_takes_its_config_defaults_from_the_owner_first():

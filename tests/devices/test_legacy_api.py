@@ -19,6 +19,14 @@ ARDUINO_MAC = "5e:cf:7f:a:b:c"
 CANONICAL_MAC = "5E:CF:7F:0A:0B:0C"
 ARDUINO_DEVICE_ID = hashlib.sha256(CANONICAL_MAC.encode()).hexdigest()[:16]
 
+# Byte for byte what the original course firmware (RegistrationClient.h) posts to /register/: the
+# location nested, no top-level coordinates, no height.
+FIRMWARE_BODY = (
+    '{"mac_address":"5E:CF:7F:A:B:C","location":{"lat":52.0,"lon":104.0},"city":"Irkutsk",'
+    '"owner":"IoTSchool","measurement_type":"temperature","sensor_model":"T1000"}'
+)
+FIRMWARE_TOPIC = f"iotschool/irkutsk/temperature/{ARDUINO_DEVICE_ID}"
+
 
 def registration_body(**overrides) -> dict:
     """What the original firmware posts to /register/."""
@@ -147,13 +155,15 @@ class TestRegisterKnownOwners:
         assert again.json()["topic"] == f"acme-labs/hamburg/temperature/{ARDUINO_DEVICE_ID}"
         assert Device.objects.get().city == "Hamburg"
 
-    def test_unknown_extra_fields_such_as_a_nested_location_are_ignored(self, api_client, acme):
-        body = registration_body(location={"lat": 1, "lon": 2, "name": {"nested": True}}, firmware="1.0")
+    def test_unknown_extra_fields_and_a_nested_location_beside_top_level_coordinates_are_ignored(
+        self, api_client, acme
+    ):
+        body = registration_body(location={"lat": 1, "name": {"nested": True}}, firmware="1.0")
 
         response = api_client.post("/register/", body, format="json")
 
         assert response.status_code == 200
-        assert Device.objects.get().latitude == 52.52
+        assert (Device.objects.get().latitude, Device.objects.get().longitude) == (52.52, 13.405)
 
     def test_an_owner_name_as_old_firmware_sends_it_finds_the_owner_by_slug(self, api_client, acme):
         response = api_client.post("/register/", registration_body(owner="Acme Labs"), format="json")
@@ -280,6 +290,204 @@ class TestRegisterOpen:
         )
 
         assert_detail(response, 403)
+
+
+# ------------------------------------------------ the original course firmware's body
+
+
+def post_firmware_body(client: APIClient):
+    return client.generic("POST", "/register/", FIRMWARE_BODY, content_type="application/json")
+
+
+@pytest.fixture
+def iot_school():
+    """The firmware's owner, set up as the known-owners mode needs it."""
+    return OwnerFactory(name="IoT School", slug="iotschool", allow_secretless_registration=True)
+
+
+class TestOriginalFirmwareBody:
+    def test_known_owners_registers_it_into_an_owner_that_allows_it_with_the_nested_location(
+        self, api_client, iot_school
+    ):
+        response = post_firmware_body(api_client)
+
+        assert response.status_code == 200, response.content
+        assert response.json() == {"device_id": ARDUINO_DEVICE_ID, "topic": FIRMWARE_TOPIC}
+        device = Device.objects.get()
+        assert (device.owner, device.city, device.latitude, device.longitude, device.sensor_model) == (
+            iot_school,
+            "Irkutsk",
+            52.0,
+            104.0,
+            "T1000",
+        )
+
+    def test_the_height_it_does_not_send_is_unknown_not_the_originals_428(self, api_client, iot_school):
+        post_firmware_body(api_client)
+
+        assert Device.objects.get().height is None
+
+    def test_known_owners_refuses_it_while_its_owner_is_unknown_and_creates_nothing(self, api_client):
+        response = post_firmware_body(api_client)
+
+        assert_detail(response, 401)
+        assert not Device.objects.exists() and not Owner.objects.exists()
+
+    def test_open_registers_it_creating_its_owner(self, api_client, open_mode):
+        response = post_firmware_body(api_client)
+
+        assert response.status_code == 200
+        assert response.json() == {"device_id": ARDUINO_DEVICE_ID, "topic": FIRMWARE_TOPIC}
+        assert (Device.objects.get().latitude, Device.objects.get().longitude) == (52.0, 104.0)
+        assert Owner.objects.get().slug == "iotschool"
+
+    def test_off_answers_404(self, settings, api_client, iot_school):
+        settings.DEVICES_LEGACY_API = "off"
+
+        assert_detail(post_firmware_body(api_client), 404, "Not found.")
+        assert not Device.objects.exists()
+
+    def test_every_boot_registers_the_same_device_again(self, api_client, iot_school):
+        first, again = post_firmware_body(api_client), post_firmware_body(api_client)
+
+        assert first.json() == again.json()
+        assert Device.objects.count() == 1
+
+
+class TestLocation:
+    def test_no_location_at_all_is_stored_as_unknown(self, api_client, acme):
+        body = registration_body()
+        del body["latitude"], body["longitude"]
+
+        response = api_client.post("/register/", body, format="json")
+
+        assert response.status_code == 200
+        device = Device.objects.get()
+        assert (device.latitude, device.longitude, device.location_known) == (None, None, False)
+
+    def test_a_null_location_is_no_location(self, api_client, acme):
+        body = {key: value for key, value in registration_body().items() if key not in ("latitude", "longitude")}
+
+        response = api_client.post("/register/", {**body, "location": None}, format="json")
+
+        assert response.status_code == 200
+        assert Device.objects.get().latitude is None
+
+    @pytest.mark.parametrize(
+        ("location", "detail"),
+        [
+            ({"lat": 91, "lon": 104}, "location.lat: Ensure this value is less than or equal to 90."),
+            ({"lat": 52, "lon": "east"}, "location.lon: A valid number is required."),
+            ({"lat": 52, "lon": "Infinity"}, "location.lon: A valid number is required."),
+            ({"lat": 52}, "location.lon: This field is required."),
+            ({}, "location.lat: This field is required."),
+            ("Irkutsk", "location: Invalid data. Expected a dictionary, but got str."),
+            ([52, 104], "location: Invalid data. Expected a dictionary, but got list."),
+        ],
+    )
+    def test_a_nested_location_that_is_not_one_answers_400(self, api_client, acme, location, detail):
+        body = {key: value for key, value in registration_body().items() if key not in ("latitude", "longitude")}
+
+        response = api_client.post("/register/", {**body, "location": location}, format="json")
+
+        assert_detail(response, 400, detail)
+        assert not Device.objects.exists()
+
+    @pytest.mark.parametrize(("given", "missing"), [("latitude", "longitude"), ("longitude", "latitude")])
+    def test_half_a_top_level_location_answers_400(self, api_client, acme, given, missing):
+        body = registration_body()
+        del body[missing]
+
+        response = api_client.post("/register/", body, format="json")
+
+        assert_detail(
+            response,
+            400,
+            f"{missing}: Give latitude and longitude together, or neither (the location is then unknown).",
+        )
+
+    def test_the_legacy_reads_show_an_unknown_location_as_null(self, api_client, acme):
+        device = register_device(owner=acme, mac_address=CANONICAL_MAC, latitude=None, longitude=None)
+
+        shapes = [
+            api_client.get(f"/device/{device.device_id}").json(),
+            api_client.post("/device_by_mac/", {"mac_address": CANONICAL_MAC}, format="json").json(),
+            api_client.get("/devices", {"owner": "acme-labs"}).json()[0],
+        ]
+
+        for shape in shapes:
+            assert (shape["latitude"], shape["longitude"]) == (None, None)
+            assert shape == legacy_shape(device)
+
+    def test_put_takes_the_nested_location_too(self, acme_device):
+        response = token_client("devices.change_device").put(
+            f"/device/{acme_device.device_id}", {"location": {"lat": 52.0, "lon": 104.0}}, format="json"
+        )
+
+        assert response.status_code == 200
+        assert (response.json()["latitude"], response.json()["longitude"]) == (52.0, 104.0)
+
+    def test_put_gives_a_device_of_unknown_location_one_only_as_a_pair(self, acme):
+        device = register_device(owner=acme, latitude=None, longitude=None)
+        client = token_client("devices.change_device")
+
+        half = client.put(f"/device/{device.device_id}", {"latitude": 52.0}, format="json")
+        half_nested = client.put(f"/device/{device.device_id}", {"location": {"lat": 52.0}}, format="json")
+        whole = client.put(f"/device/{device.device_id}", {"latitude": 52.0, "longitude": 104.0}, format="json")
+
+        assert_detail(
+            half, 400, "longitude: Give latitude and longitude together, or neither (the location is then unknown)."
+        )
+        assert_detail(half_nested, 400, "location.lon: This field is required.")
+        assert (whole.status_code, whole.json()["latitude"], whole.json()["longitude"]) == (200, 52.0, 104.0)
+
+
+class TestOriginalDefaults:
+    """The original server's defaults for a missing owner, city and measurement type apply only
+    where the mode may create what they name (`open`); elsewhere the field is required."""
+
+    @staticmethod
+    def body_without(*fields: str) -> dict:
+        return {key: value for key, value in registration_body().items() if key not in fields}
+
+    def test_open_fills_in_lyceum_bratsk_and_temperature(self, api_client, open_mode):
+        response = api_client.post("/register/", self.body_without("owner", "city", "measurement_type"), format="json")
+
+        assert response.status_code == 200
+        assert response.json()["topic"] == f"lyceum/bratsk/temperature/{ARDUINO_DEVICE_ID}"
+        device = Device.objects.get()
+        assert (device.owner.slug, device.city, device.measurement_type.slug) == ("lyceum", "Bratsk", "temperature")
+        assert device.owner.allow_secretless_registration
+
+    def test_open_fills_in_only_what_is_missing(self, api_client, open_mode):
+        response = api_client.post("/register/", self.body_without("city"), format="json")
+
+        assert response.json()["topic"] == f"acme-labs/bratsk/temperature/{ARDUINO_DEVICE_ID}"
+
+    @pytest.mark.parametrize("field", ["owner", "city", "measurement_type"])
+    def test_known_owners_requires_each_of_them(self, api_client, acme, field):
+        # Even with an owner "lyceum" that would accept the device.
+        OwnerFactory(slug="lyceum", allow_secretless_registration=True)
+
+        response = api_client.post("/register/", self.body_without(field), format="json")
+
+        assert_detail(response, 400, f"{field}: This field is required.")
+        assert not Device.objects.exists()
+
+    @pytest.mark.parametrize("mode", ["known-owners", "open"])
+    def test_a_missing_mac_is_400_in_every_mode_never_the_originals_default(self, settings, api_client, acme, mode):
+        settings.DEVICES_LEGACY_API = mode
+
+        response = api_client.post("/register/", self.body_without("mac_address"), format="json")
+
+        assert_detail(response, 400, "mac_address: This field is required.")
+        assert not Device.objects.exists()
+
+    def test_an_update_takes_no_defaults(self, acme_device, open_mode):
+        response = APIClient().put(f"/device/{acme_device.device_id}", {"sensor_model": "T1000"}, format="json")
+
+        assert response.status_code == 200
+        assert (response.json()["owner"], response.json()["city"]) == ("acme-labs", "Berlin")
 
 
 # -------------------------------------------------------------- POST /device_by_mac/
@@ -754,3 +962,13 @@ def test_the_legacy_operations_are_documented_as_deprecated_under_the_legacy_tag
     for ops in legacy.values():
         for operation in ops.values():
             assert operation["tags"] == ["legacy"] and operation["deprecated"] is True
+
+
+def test_the_schema_says_the_location_may_be_unknown_and_may_come_nested():
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+
+    for coordinate in ("latitude", "longitude"):
+        assert components["LegacyDevice"]["properties"][coordinate]["nullable"] is True
+    register = components["LegacyDeviceInputRequest"]
+    assert register["required"] == ["mac_address"]
+    assert set(components["LegacyLocationRequest"]["required"]) == {"lat", "lon"}

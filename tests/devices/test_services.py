@@ -248,14 +248,27 @@ def test_deactivating_counts_only_devices_that_were_active(owner):
 
 def test_renaming_an_owner_drops_the_cached_topics_of_its_devices(device, django_capture_on_commit_callbacks):
     delivery.delivery_record(device.device_id)
-    owner = device.owner
-    owner.slug = "renamed"
-    owner.save()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.devices_invalidate_for(owner=owner)
+        services.owner_update(owner=device.owner, slug="renamed")
 
     assert delivery.delivery_record(device.device_id)["topics"]["telemetry"].startswith("renamed/")
+
+
+def test_renaming_a_measurement_type_drops_the_cached_topics_of_its_devices(device, django_capture_on_commit_callbacks):
+    delivery.delivery_record(device.device_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.measurement_type_update(measurement_type=device.measurement_type, slug="air-temperature")
+
+    assert delivery.delivery_record(device.device_id)["topics"]["telemetry"].split("/")[2] == "air-temperature"
+
+
+def test_owners_and_measurement_types_change_only_what_may_change(device):
+    with pytest.raises(DomainError, match="provisioning_secret_digest"):
+        services.owner_update(owner=device.owner, provisioning_secret_digest="x")
+    with pytest.raises(DomainError, match="id"):
+        services.measurement_type_update(measurement_type=device.measurement_type, id=99)
 
 
 # ------------------------------------------------------------------------------------ config

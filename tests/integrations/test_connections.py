@@ -50,6 +50,15 @@ class TestTemplates:
     def test_a_lone_placeholder_keeps_the_type_of_the_value(self):
         assert connections.template_render({"lat": "{{ latitude }}"}, self.context) == {"lat": 50.45}
 
+    def test_a_null_field_reads_unknown_inside_text_and_stays_null_alone(self):
+        # A device of unknown location has null coordinates.
+        context = {"latitude": None}
+
+        assert connections.template_render({"text": "at {{ latitude }}", "lat": "{{ latitude }}"}, context) == {
+            "text": "at unknown",
+            "lat": None,
+        }
+
     def test_nested_fields_lists_and_non_strings(self):
         template = {"a": ["{{ payload.items.0.name }}", 3, True, None]}
         assert connections.template_render(template, self.context) == {"a": ["x", 3, True, None]}

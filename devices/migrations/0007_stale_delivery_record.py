@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0004_device_online_status'),
+        ('devices', '0006_history_topic_moves'),
     ]
 
     operations = [
