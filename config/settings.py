@@ -233,6 +233,12 @@ DEVICES_LAST_SEEN_RESOLUTION_SECONDS = env.int("DEVICES_LAST_SEEN_RESOLUTION_SEC
 # at least that often.
 DEVICES_OFFLINE_AFTER_SECONDS = env.int("DEVICES_OFFLINE_AFTER_SECONDS", default=0)
 DEVICES_OFFLINE_AFTER_INTERVALS = env.int("DEVICES_OFFLINE_AFTER_INTERVALS", default=3)
+# Registrations refused for their provisioning secret (401/403), counted per client address and
+# per owner in fixed windows: past a limit, further refusals are answered 429. An accepted
+# registration is never throttled (devices/registration_throttle.py). 0 turns a limit off.
+DEVICES_REGISTRATION_FAILURE_WINDOW_SECONDS = env.int("DEVICES_REGISTRATION_FAILURE_WINDOW_SECONDS", default=300)
+DEVICES_REGISTRATION_FAILURES_PER_CLIENT = env.int("DEVICES_REGISTRATION_FAILURES_PER_CLIENT", default=20)
+DEVICES_REGISTRATION_FAILURES_PER_OWNER = env.int("DEVICES_REGISTRATION_FAILURES_PER_OWNER", default=100)
 
 # Production hardening, in force whenever DEBUG is off.
 if not DEBUG:
