@@ -273,6 +273,9 @@ LOGGING = {
         "django.request": {"level": "WARNING"},
         # httpx logs every request's full URL at INFO: API keys in query strings, bot tokens in paths.
         "httpx": {"level": "WARNING"},
+        # django-axes narrates every login at INFO; its WARNINGs (each failure, each lockout, with
+        # username and address masked) remain, beside config.login_throttle's one line per lockout.
+        "axes": {"level": "WARNING"},
     },
 }
 
