@@ -1,5 +1,6 @@
 """Project-wide admin: the site's name, API tokens, and the page that shows a new secret once."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
@@ -43,10 +44,34 @@ def secret_shown_once_response(
     return response
 
 
+class ApiTokenIssueForm(forms.ModelForm):
+    """Issues through `tokens.api_token_issue`, as the API does: a name the user already has
+    replaces that token instead of being refused as a duplicate."""
+
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        initial=tokens.DEFAULT_TOKEN_NAME,
+        help_text=f"What the token is for (blank: “{tokens.DEFAULT_TOKEN_NAME}”). If the user already has a "
+        "token under this name, that token is revoked and replaced.",
+    )
+
+    class Meta:
+        model = ApiToken
+        # `name` is a form field only, so that model validation does not refuse a name the user
+        # already has (the unique constraint): the service replaces that token.
+        fields = ("user",)
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip() or tokens.DEFAULT_TOKEN_NAME
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are issued here or by POST /api/v1/auth/token/, and revoked by deleting them; they
     are never edited."""
+
+    form = ApiTokenIssueForm
 
     list_display = ("user", "name", "prefix", "created_at", "last_used_at")
     list_select_related = ("user",)
@@ -54,6 +79,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "name", "prefix")
     raw_id_fields = ("user",)
     readonly_fields = ("prefix", "created_at", "last_used_at")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["fields"] = ApiTokenIssueForm.Meta.fields  # not the fieldsets: see the form
+        return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -93,4 +123,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
             secret_label="API token",
             secret=obj.raw_token,
             usage="Send it as the header “Authorization: Token <token>” to the management API.",
+            note=f"It is {obj.user}’s token “{obj.name}”: any token they had under that name no longer works.",
         )

@@ -40,6 +40,16 @@ class Conflict(DomainError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class TooManyRequests(DomainError):
+    """Throttled: answered 429 with `Retry-After: <retry_after>` (seconds)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
 BODY_TOO_LARGE = "Request body exceeds the size limit."
 
 

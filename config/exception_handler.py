@@ -10,16 +10,27 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from config.errors import BODY_TOO_LARGE, DomainError
+from config.errors import BODY_TOO_LARGE, DomainError, TooManyRequests
 
 logger = logging.getLogger(__name__)
+
+
+def _challenge(context) -> str | None:
+    """What WWW-Authenticate names for a 401: the view's own answer (DRF's mechanism: its first
+    authenticator's scheme, or what a view without one declares it takes)."""
+    view, request = context.get("view"), context.get("request")
+    if view is None or request is None:
+        return None
+    return view.get_authenticate_header(request)
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         response = Response(exc.as_payload(), status=exc.status_code)
-        if exc.status_code == 401:
-            response["WWW-Authenticate"] = "Device"
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED and (challenge := _challenge(context)):
+            response["WWW-Authenticate"] = challenge
+        if isinstance(exc, TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": BODY_TOO_LARGE}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

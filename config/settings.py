@@ -5,6 +5,7 @@ in-memory channel layer and Celery tasks executed in-process. Setting DATABASE_U
 and CELERY_BROKER_URL switches to the production stack (PostgreSQL, Redis, a Celery worker).
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "channels",
+    "axes",
     "config.apps.SwitchboardConfig",
     "devices",
     "integrations",
@@ -61,6 +63,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Innermost: turns a login that django-axes locked out into the 429 (config/login_throttle.py),
+    # before the metrics count its status.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -156,6 +161,26 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The client's address is the N-th from the right of X-Forwarded-For when N proxies that append
+# to it stand in front of the hub (docker-compose's nginx: 1); 0 = REMOTE_ADDR, the header ignored.
+# Used by the login and registration throttles (config/client_address.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Failed logins (POST /api/v1/auth/token/ and the admin login) are throttled by django-axes, per
+# account and per client address, in the database (config/login_throttle.py has the semantics).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "config.login_throttle.lockout_response"
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -224,6 +249,12 @@ DEVICES_LAST_SEEN_RESOLUTION_SECONDS = env.int("DEVICES_LAST_SEEN_RESOLUTION_SEC
 # at least that often.
 DEVICES_OFFLINE_AFTER_SECONDS = env.int("DEVICES_OFFLINE_AFTER_SECONDS", default=0)
 DEVICES_OFFLINE_AFTER_INTERVALS = env.int("DEVICES_OFFLINE_AFTER_INTERVALS", default=3)
+# Registrations refused for their provisioning secret (401/403), counted per client address and
+# per owner in fixed windows: past a limit, further refusals are answered 429. An accepted
+# registration is never throttled (devices/registration_throttle.py). 0 turns a limit off.
+DEVICES_REGISTRATION_FAILURE_WINDOW_SECONDS = env.int("DEVICES_REGISTRATION_FAILURE_WINDOW_SECONDS", default=300)
+DEVICES_REGISTRATION_FAILURES_PER_CLIENT = env.int("DEVICES_REGISTRATION_FAILURES_PER_CLIENT", default=20)
+DEVICES_REGISTRATION_FAILURES_PER_OWNER = env.int("DEVICES_REGISTRATION_FAILURES_PER_OWNER", default=100)
 
 # Production hardening, in force whenever DEBUG is off.
 if not DEBUG:
@@ -258,6 +289,9 @@ LOGGING = {
         "django.request": {"level": "WARNING"},
         # httpx logs every request's full URL at INFO: API keys in query strings, bot tokens in paths.
         "httpx": {"level": "WARNING"},
+        # django-axes narrates every login at INFO; its WARNINGs (each failure, each lockout, with
+        # username and address masked) remain, beside config.login_throttle's one line per lockout.
+        "axes": {"level": "WARNING"},
     },
 }
 

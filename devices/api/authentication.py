@@ -15,6 +15,12 @@ from config.models import ApiToken
 from devices.delivery import delivery_fetch
 
 DEVICE_SCHEME = "Device"
+TOKEN_SCHEME = "Token"
+# What a 401 names in WWW-Authenticate where the endpoint takes no Authorization header: no
+# registered HTTP scheme carries a password in a JSON body or a secret in a header of our own,
+# so these challenges name what the endpoint does take rather than a scheme it would refuse.
+PASSWORD_CHALLENGE = 'Password realm="Switchboard"'
+PROVISIONING_SECRET_CHALLENGE = 'ProvisioningSecret realm="Switchboard", header="X-Provisioning-Secret"'
 
 
 @dataclasses.dataclass
@@ -85,7 +91,7 @@ class DeviceKeyAuthentication(authentication.BaseAuthentication):
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Token <token>` for the management API."""
 
-    keyword = "Token"
+    keyword = TOKEN_SCHEME
 
     def authenticate(self, request):
         raw = _credential_from_header(request, self.keyword)

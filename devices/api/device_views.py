@@ -16,10 +16,12 @@ from rest_framework.request import ForcedAuthentication, Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.client_address import client_address
 from config.errors import DomainError, NotFound
-from devices import delivery, selectors, services
+from devices import delivery, registration_throttle, selectors, services
 from devices.api import serializers
 from devices.api.authentication import (
+    PROVISIONING_SECRET_CHALLENGE,
     ApiTokenAuthentication,
     DeviceKeyAuthentication,
     DevicePrincipal,
@@ -106,6 +108,9 @@ class DeviceRegisterView(APIView):
     permission_classes = [AllowAny]
     renderer_classes = [JSONRenderer]
 
+    def get_authenticate_header(self, request):
+        return PROVISIONING_SECRET_CHALLENGE
+
     @extend_schema(
         tags=["device"],
         summary="Register a device (or find it again by its MAC)",
@@ -116,14 +121,17 @@ class DeviceRegisterView(APIView):
             200: OpenApiResponse(serializers.RegistrationOutputSerializer, "Known MAC: same device, new key."),
             401: OpenApiResponse(description="Provisioning secret missing."),
             403: OpenApiResponse(description="Unknown owner or wrong provisioning secret."),
+            429: OpenApiResponse(description="Too many refused registrations from this address or for this owner."),
         },
     )
     def post(self, request):
         data = serializers.RegistrationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        owner = services.registration_owner_authorize(
-            owner_slug=fields["owner"], secret=request.headers.get("X-Provisioning-Secret")
+        owner = registration_throttle.registration_authorize(
+            client=client_address(request),
+            owner_slug=fields["owner"],
+            secret=request.headers.get("X-Provisioning-Secret"),
         )
         registration = services.device_register(
             mac_address=fields["mac_address"],

@@ -2,39 +2,115 @@
 
 import django_filters
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import tokens
-from config.errors import AuthenticationFailed
+from config.credentials import credential_digest
+from config.errors import AuthenticationFailed, DomainError, NotFound
+from config.models import ApiToken
 from devices import selectors, services
 from devices.api import serializers
+from devices.api.authentication import PASSWORD_CHALLENGE
 from devices.api.permissions import CanChangeOwner
 from devices.models import ConfigChange, Device
 
 
 class TokenView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
+    """POST exchanges a username and password for a token (failed logins are throttled per
+    account and per client: config/login_throttle.py); DELETE revokes the token it is sent with."""
+
+    def _is_login(self) -> bool:
+        # (The schema generator asks for authenticators before it gives the view a request.)
+        return getattr(getattr(self, "request", None), "method", None) == "POST"
+
+    def get_authenticators(self):
+        # A login carries no credential but the password: a stale token header must not fail it.
+        if self._is_login():
+            return []
+        return super().get_authenticators()
+
+    def get_permissions(self):
+        if self._is_login():
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def get_authenticate_header(self, request):
+        if request.method == "POST":
+            return PASSWORD_CHALLENGE
+        return super().get_authenticate_header(request)
 
     @extend_schema(
         tags=["management"],
         summary="Get an API token for a user",
+        description=f"Issues a token under `name` (default `{tokens.DEFAULT_TOKEN_NAME}`) and revokes the "
+        "token the user had under that name: logging in again replaces the login's token. Failed logins "
+        "are throttled per account and per client address (429 with Retry-After).",
         request=serializers.TokenInputSerializer,
-        responses={201: serializers.TokenOutputSerializer},
+        responses={
+            201: serializers.TokenOutputSerializer,
+            401: OpenApiResponse(description="Wrong username or password."),
+            429: OpenApiResponse(description="Too many failed logins for this account or from this address."),
+        },
     )
     def post(self, request):
         data = serializers.TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        # The Django request, so that django-axes marks a locked-out login where its middleware
+        # turns it into the 429.
+        user = authenticate(
+            request._request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
         if user is None:
             raise AuthenticationFailed("Wrong username or password.")
-        token = tokens.api_token_issue(user=user, name=data.validated_data.get("name", ""))
-        return Response({"token": token}, status=status.HTTP_201_CREATED)
+        raw = tokens.api_token_issue(user=user, name=data.validated_data["name"])
+        token = tokens.api_token_list(user=user).get(digest=credential_digest(raw))
+        return Response({"token": raw, "id": token.id, "name": token.name}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["management"],
+        summary="Revoke the API token this request is sent with",
+        request=None,
+        responses={
+            204: None,
+            400: OpenApiResponse(description="The request is not authenticated with an API token."),
+        },
+    )
+    def delete(self, request):
+        if not isinstance(request.auth, ApiToken):
+            raise DomainError("This request is not authenticated with an API token (Authorization: Token <token>).")
+        tokens.api_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["management"], summary="Your API tokens (never the tokens themselves)"),
+    destroy=extend_schema(tags=["management"], summary="Revoke one of your API tokens"),
+)
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """A user's own tokens: listed with name, prefix and use, revoked by id. Another user's token
+    is not found."""
+
+    serializer_class = serializers.ApiTokenSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends = []
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return tokens.api_token_list(user=self.request.user)
+
+    def get_object(self):
+        token = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if token is None:
+            raise NotFound("API token not found.")
+        return token
+
+    def perform_destroy(self, instance):
+        tokens.api_token_revoke(token=instance)
 
 
 class OwnerViewSet(

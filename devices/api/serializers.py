@@ -4,6 +4,7 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.models import DEFAULT_TOKEN_NAME, ApiToken
 from devices import identity
 from devices.models import SEND_INTERVAL_MAX, SEND_INTERVAL_MIN, Device, MeasurementType, Owner
 
@@ -180,8 +181,26 @@ class ProvisioningSecretSerializer(serializers.Serializer):
 class TokenInputSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        default=DEFAULT_TOKEN_NAME,
+        help_text=f"What the token is for (default '{DEFAULT_TOKEN_NAME}'). One token per user and name: "
+        "a new token under a name you already have revokes that token.",
+    )
 
 
 class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as 'Authorization: Token <token>'. Shown once.")
+    id = serializers.IntegerField(help_text="The token's id, to revoke it by DELETE /api/v1/auth/tokens/{id}/.")
+    name = serializers.CharField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its user sees it: never the token itself, which is not stored."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        read_only_fields = fields

@@ -6,6 +6,7 @@ from devices.api import device_views, management_views
 DEVICE_ID = "<str:device_id>"
 
 router = SimpleRouter()
+router.register("auth/tokens", management_views.ApiTokenViewSet, basename="auth-tokens")
 router.register("owners", management_views.OwnerViewSet, basename="owner")
 router.register("devices", management_views.DeviceViewSet, basename="device")
 

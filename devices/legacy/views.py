@@ -23,11 +23,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from config.client_address import client_address
 from config.errors import DomainError, NotFound
 from config.exception_handler import api_exception_handler
 from config.parsers import JSONParser
-from devices import selectors, services
-from devices.api.authentication import ApiTokenAuthentication
+from devices import registration_throttle, selectors, services
+from devices.api.authentication import PROVISIONING_SECRET_CHALLENGE, ApiTokenAuthentication
 from devices.legacy import serializers
 from devices.models import ConfigChange, Device, MeasurementType, Owner
 
@@ -160,6 +161,9 @@ class LegacyRegisterView(LegacyView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    def get_authenticate_header(self, request):
+        return PROVISIONING_SECRET_CHALLENGE
+
     @extend_schema(
         summary="Register a device (seed-compatible; a known MAC answers 200 with its id and topic)",
         request=serializers.LegacyDeviceInputSerializer,
@@ -168,6 +172,7 @@ class LegacyRegisterView(LegacyView):
             200: serializers.LegacyRegistrationOutputSerializer,
             401: OpenApiResponse(description="Owner does not allow secret-less registration."),
             403: OpenApiResponse(description="Unknown owner or wrong provisioning secret."),
+            429: OpenApiResponse(description="Too many refused registrations from this address or for this owner."),
         },
     )
     def post(self, request):
@@ -176,8 +181,11 @@ class LegacyRegisterView(LegacyView):
         data = serializers.LegacyDeviceInputSerializer(data=request.data, context={"defaults": defaults})
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        owner = services.registration_owner_authorize(
-            owner_slug=fields["owner"], secret=request.headers.get(SECRET_HEADER), legacy_mode=self.mode
+        owner = registration_throttle.registration_authorize(
+            client=client_address(request),
+            owner_slug=fields["owner"],
+            secret=request.headers.get(SECRET_HEADER),
+            legacy_mode=self.mode,
         )
         registration = services.device_register(
             mac_address=fields["mac_address"],

@@ -29,24 +29,27 @@ class IsUser(permissions.BasePermission):
         return _is_user(request.user)
 
 
-class CanExecuteIntegrations(permissions.BasePermission):
-    message = "You need the 'execute integrations' permission."
+class CanUseIntegrations(permissions.BasePermission):
+    """Every use of an integration — reading the catalog, executing one, the weather endpoint —
+    needs the one permission `integrations.execute_integration`: the calls spend the
+    organization's stored credentials and quotas, and the catalog tells what they can reach."""
+
+    message = "You need the 'execute integrations' permission (integrations.execute_integration)."
 
     def has_permission(self, request, view):
         return _is_user(request.user) and request.user.has_perm(EXECUTE_PERMISSION)
 
 
-class WeatherAccess(permissions.BasePermission):
-    """Public when WEATHER_API_PUBLIC is set (the original lab's endpoint was), else users only."""
-
-    message = "Authenticate as a user (API token or session)."
+class WeatherAccess(CanUseIntegrations):
+    """Public when WEATHER_API_PUBLIC is set (the original lab's endpoint was), else like every
+    other use of an integration."""
 
     def has_permission(self, request, view):
-        return settings.WEATHER_API_PUBLIC or _is_user(request.user)
+        return settings.WEATHER_API_PUBLIC or super().has_permission(request, view)
 
 
 class IntegrationListView(APIView):
-    permission_classes = [IsUser]
+    permission_classes = [CanUseIntegrations]
 
     @extend_schema(
         tags=["integrations"],
@@ -60,7 +63,7 @@ class IntegrationListView(APIView):
 
 
 class IntegrationDetailView(APIView):
-    permission_classes = [IsUser]
+    permission_classes = [CanUseIntegrations]
 
     @extend_schema(
         tags=["integrations"],
@@ -72,7 +75,7 @@ class IntegrationDetailView(APIView):
 
 
 class IntegrationExecuteView(APIView):
-    permission_classes = [CanExecuteIntegrations]
+    permission_classes = [CanUseIntegrations]
 
     @extend_schema(
         tags=["integrations"],

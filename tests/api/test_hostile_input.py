@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from config.models import ApiToken
 from config.tokens import api_token_issue
 from devices.models import Device
 from integrations import services as integration_services
@@ -49,11 +50,13 @@ def _methods(pattern: URLPattern) -> list[str]:
 
 
 def _model_of(pattern: URLPattern):
+    """The model a viewset's `pk` names: from its queryset, its serializer, or its get_queryset()."""
     view_class = getattr(pattern.callback, "cls", None)
     queryset = getattr(view_class, "queryset", None)
-    if queryset is None and view_class is not None:
-        queryset = view_class().get_queryset()
-    return queryset.model
+    if queryset is not None:
+        return queryset.model
+    meta = getattr(view_class.serializer_class, "Meta", None)
+    return meta.model if meta is not None else view_class().get_queryset().model
 
 
 ROUTES = [(route, pattern, method) for route, pattern in _routes() for method in _methods(pattern)]
@@ -65,6 +68,7 @@ def world(services_that_answer):
     owner = OwnerFactory(slug="acme")
     device = register_device(owner=owner)
     superuser = UserFactory(is_staff=True, is_superuser=True)
+    api_token_issue(user=superuser, name="spare")  # one the DELETE requests may revoke
     credential = Credential.objects.get(provider="github")  # stored by services_that_answer
     endpoint, _ = webhook_services.endpoint_create(name="sender", scheme="github")
     integration_services.settings_sync_known()
@@ -82,7 +86,12 @@ def world(services_that_answer):
             "endpoint_token": endpoint.token,
             "secret_id": str(endpoint.secrets.first().pk),
         },
-        "pk": {WebhookEndpoint: str(endpoint.pk), Credential: str(credential.pk), Device: device.device_id},
+        "pk": {
+            WebhookEndpoint: str(endpoint.pk),
+            Credential: str(credential.pk),
+            Device: device.device_id,
+            ApiToken: str(ApiToken.objects.get(user=superuser, name="spare").pk),
+        },
         "owner": owner,
     }
 

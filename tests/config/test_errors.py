@@ -80,10 +80,12 @@ def test_domain_errors_become_json_with_their_status(error, status, payload):
     assert response.data == payload
 
 
-def test_a_401_says_how_to_authenticate():
-    response = api_exception_handler(errors.AuthenticationFailed("Send a key."), {})
+def test_a_429_says_when_to_retry():
+    response = api_exception_handler(errors.TooManyRequests("Slow down.", retry_after=42), {})
 
-    assert response["WWW-Authenticate"] == "Device"
+    assert response.status_code == 429
+    assert response.data == {"detail": "Slow down."}
+    assert response["Retry-After"] == "42"
 
 
 def test_an_unexpected_exception_is_left_to_the_500_handler():
