@@ -12,7 +12,7 @@ This module imports neither Django nor gunicorn: gunicorn's master loads it befo
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 
 # The one definition of what is masked. The receiver's path is `api/v1/webhooks/<token>/` in
 # config/urls.py (a test checks that the URL it reverses to is masked). The token is anything up
@@ -66,6 +66,8 @@ class WebhookTokenFilter(logging.Filter):
         elif isinstance(args, Mapping):
             # One mapping argument ("%(name)s" formats, gunicorn's access log): masked in place,
             # so that a dict subclass keeps its own lookups (gunicorn's case-insensitive atoms).
+            if not isinstance(args, MutableMapping):
+                args = record.args = dict(args)
             for key, value in list(args.items()):
                 masked = _masked(value)
                 if masked is not value:
