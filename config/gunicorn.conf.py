@@ -5,8 +5,10 @@
 Sync workers were measured fastest for this app (`./bench/run.sh servers`, figures in
 bench/README.md): on 2 cores about 1.6 times gthread workers and ten times Django under daphne
 or uvicorn. Requests are short CPU-bound Python, so a process per request in flight wins.
-Sync workers need a buffering proxy in front (nginx in docker-compose.yml): an idle or slow
-client pins a worker. Websockets (`ws/events/`) are served by daphne.
+Sync workers must run behind a buffering proxy (deploy/nginx.conf, docs/deployment.md): a
+worker reads a request itself, so a client that stalls mid-request (a Content-Length larger than
+the body it sends) pins that worker until `timeout`, and a handful of them stop the hub. nginx
+reads every request whole before gunicorn sees it. Websockets (`ws/events/`) are served by daphne.
 """
 
 import multiprocessing
@@ -25,6 +27,9 @@ workers = _env_int("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = _env_int("GUNICORN_THREADS", 1)
 backlog = _env_int("GUNICORN_BACKLOG", 2048)
+# A worker silent this long is killed and replaced: a request that hangs (or, without the proxy,
+# a client that stalls) holds a worker at most this long. nginx waits a little longer
+# (proxy_read_timeout 35s), so that gunicorn, which can free the worker, is the one to give up.
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)  # gthread only: sync workers close after each response
@@ -41,9 +46,22 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (_TMPFS if os.path
 control_socket_disable = True
 # The proxies trusted for X-Forwarded-*: gunicorn reads FORWARDED_ALLOW_IPS itself.
 
+# Request line and headers: wider than nginx's limits (deploy/nginx.conf: a request line or one
+# header line up to 8,190 bytes, large_client_header_buffers 4 8k in all), so that whatever nginx
+# lets through passes here too and nginx, which answers in JSON, is the one that refuses.
+# Without the proxy these are gunicorn's own limits (its answers are JSON too, see below).
+limit_request_line = _env_int("GUNICORN_LIMIT_REQUEST_LINE", 8190)  # the most gunicorn allows
+# One header line as nginx forwards it: at most 8,190 bytes and its line break.
+limit_request_field_size = _env_int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 16 * 1024)
+# nginx has no limit on the number of headers of its own (Debian's package adds one, of about
+# 1,000): 32 KiB of the shortest header lines ("a:" and a line break) are some 11,000.
+limit_request_fields = _env_int("GUNICORN_LIMIT_REQUEST_FIELDS", 11_000)
+
 # Django logs requests that fail; an access line per request is opt-in ("-" = stdout).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
+# Both logs with the webhook receiver's URL token masked, as in Django's logs (config/logging.py).
+logger_class = "config.gunicorn_logging.GunicornLogger"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = "switchboard-web"
 
@@ -64,6 +82,13 @@ def when_ready(server):
     import_module(settings.ROOT_URLCONF)
     # No connection opened while importing may be shared by the forked workers.
     connections.close_all()
+
+
+def post_worker_init(worker):
+    """gunicorn's own error answers (a request it cannot parse) in JSON: config/gunicorn_errors.py."""
+    from config import gunicorn_errors
+
+    gunicorn_errors.install()
 
 
 def child_exit(server, worker):

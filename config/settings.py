@@ -281,11 +281,23 @@ LOGGING = {
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # The webhook receiver's URL token is masked in every record (config/logging.py). A filter
+    # on a handler sees every record that handler prints, whichever logger it came from: every
+    # handler gets it, and no logger keeps one of Django's default handlers (those have no filter).
+    "filters": {"mask_webhook_tokens": {"()": "config.logging.WebhookTokenFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["mask_webhook_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's defaults give "django" a console handler (when DEBUG) and mail_admins (no
+        # ADMINS are set), and "django.server" (runserver's request lines) its own handler:
+        # replaced, so that their records reach only the filtered console.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
-        # Secret-bearing headers never reach these loggers: Django logs only path and status.
+        # Secret-bearing headers never reach these loggers: Django logs only path (webhook tokens
+        # masked) and status.
         "django.request": {"level": "WARNING"},
         # httpx logs every request's full URL at INFO: API keys in query strings, bot tokens in paths.
         "httpx": {"level": "WARNING"},

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL, Redis and Mosquitto are installed and listening on 127.0.0.1.
-# Used by `make test` and the benchmark; installs from Debian's packages when missing.
+# Make sure PostgreSQL, Redis and Mosquitto are installed and listening on 127.0.0.1, and that
+# nginx is installed (the proxy tests start their own nginx with deploy/nginx.conf; none is left
+# running here). Used by `make test` and the benchmark; installs from Debian's packages when missing.
 set -euo pipefail
 
 need_install=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_install+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_install+=(redis-server)
 command -v mosquitto >/dev/null 2>&1 || need_install+=(mosquitto)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_install+=(nginx)
 if [ ${#need_install[@]} -gt 0 ]; then
   echo "installing ${need_install[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Debian's packages start their service on install (nginx on port 80): a policy-rc.d that
+  # answers 101 ("action forbidden") keeps them stopped; the code below starts what the tests use.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq "${need_install[@]}" >/dev/null
 fi
