@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from our own static files: the docs work without a CDN.
+    "drf_spectacular_sidecar",
     "channels",
     "config.apps.SwitchboardConfig",
     "devices",
@@ -190,6 +192,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The documentation pages load nothing from outside the hub (drf-spectacular-sidecar's pinned
+    # builds; templates/drf_spectacular/redoc.html drops the web fonts). Swagger UI's validator
+    # badge would send the schema's URL to swagger.io.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Devices

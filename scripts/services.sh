@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL, Redis and Mosquitto are installed and listening on 127.0.0.1.
-# Used by `make test` and the benchmark; installs from Debian's packages when missing.
+# Make sure PostgreSQL, Redis and Mosquitto are installed and listening on 127.0.0.1, and that
+# Debian's Chromium is there for the browser tests (tests/browser/). Used by `make test` and the
+# benchmark; installs from Debian's packages when missing.
 set -euo pipefail
 
 need_install=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_install+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_install+=(redis-server)
 command -v mosquitto >/dev/null 2>&1 || need_install+=(mosquitto)
+# Playwright drives this browser (it cannot download its own here); the fonts keep layouts measured
+# in the tests the same on every machine.
+[ -x /usr/bin/chromium ] || need_install+=(chromium fonts-liberation)
 if [ ${#need_install[@]} -gt 0 ]; then
   echo "installing ${need_install[*]}"
   export DEBIAN_FRONTEND=noninteractive
