@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from our own static files: the docs work without a CDN.
+    "drf_spectacular_sidecar",
     "channels",
     "axes",
     "config.apps.SwitchboardConfig",
@@ -231,6 +233,13 @@ SPECTACULAR_SETTINGS = {
     # malformed Authorization header cannot turn the page into a 401 in OpenAPI or HTML.
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # The documentation pages load nothing from outside the hub (drf-spectacular-sidecar's pinned
+    # builds; templates/drf_spectacular/redoc.html drops the web fonts). Swagger UI's validator
+    # badge would send the schema's URL to swagger.io.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Devices

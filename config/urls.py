@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config import health, metrics
+from config import health, metrics, views
 from integrations.webhooks import views as webhook_views
 
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", views.landing, name="landing"),
     # Seed-compatible paths of the original course server (DEVICES_LEGACY_API).
     path("", include("devices.legacy.urls")),
 ]

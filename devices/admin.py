@@ -16,8 +16,8 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Concat
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -27,7 +27,6 @@ from django.utils.html import format_html, format_html_join
 
 from config.admin import secret_shown_once_response
 from devices import selectors, services
-from devices.identity import InvalidMac, mac_canonical
 from devices.models import (
     QOS_CHOICES,
     SEND_INTERVAL_MAX,
@@ -44,6 +43,24 @@ HISTORY_LIMIT = 20
 CSV_CHUNK_SIZE = 2000
 # Cells starting with these are formulas to a spreadsheet; city and sensor model come from devices.
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+SEND_INTERVAL_HELP = f"Seconds between two messages: {SEND_INTERVAL_MIN} to {SEND_INTERVAL_MAX:,} (one day)."
+
+
+class SendIntervalLimits:
+    """Every send-interval input says its limits and the browser enforces them (min/max of the
+    number input); the model's validators alone give the input no max and min 0."""
+
+    SEND_INTERVAL_FIELDS = ("send_interval", "default_send_interval")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in self.SEND_INTERVAL_FIELDS:
+            kwargs.update(min_value=SEND_INTERVAL_MIN, max_value=SEND_INTERVAL_MAX)
+            # The config's own help text is just "Seconds."; an owner's says what empty means.
+            own = db_field.help_text if db_field.name == "default_send_interval" else ""
+            kwargs["help_text"] = f"{own} {SEND_INTERVAL_HELP}".strip()
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 def _devices(count: int) -> str:
@@ -66,7 +83,7 @@ OWNER_CREATE_FIELDS = ("name", "slug", "allow_secretless_registration", "default
 
 
 @admin.register(Owner)
-class OwnerAdmin(admin.ModelAdmin):
+class OwnerAdmin(SendIntervalLimits, admin.ModelAdmin):
     list_display = ("name", "slug", "allow_secretless_registration", "device_count", "secret_rotated_at")
     list_filter = ("allow_secretless_registration",)
     search_fields = ("name", "slug")
@@ -160,7 +177,7 @@ class OwnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeasurementType)
-class MeasurementTypeAdmin(admin.ModelAdmin):
+class MeasurementTypeAdmin(SendIntervalLimits, admin.ModelAdmin):
     list_display = ("slug", "name", "unit", "default_send_interval", "default_qos")
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
@@ -185,7 +202,7 @@ def _can_see_device(request: HttpRequest) -> bool:
     return request.user.has_perm("devices.view_device") or request.user.has_perm("devices.change_device")
 
 
-class DeviceConfigInline(admin.StackedInline):
+class DeviceConfigInline(SendIntervalLimits, admin.StackedInline):
     """The config, edited in place; `DeviceAdmin.save_formset` saves it through the service."""
 
     model = DeviceConfig
@@ -254,6 +271,10 @@ class HistoryInline(admin.TabularInline):
         return ", ".join(parts)
 
 
+# Sorting the status column: online before offline, inactive devices last.
+_STATUS_ORDER = Case(When(is_active=False, then=Value(2)), When(is_online=False, then=Value(1)), default=Value(0))
+
+
 class ConfigStatusFilter(admin.SimpleListFilter):
     title = "config"
     parameter_name = "config_status"
@@ -274,7 +295,10 @@ class ConfigStatusFilter(admin.SimpleListFilter):
 
 class SendIntervalForm(forms.Form):
     send_interval = forms.IntegerField(
-        label="Send interval (seconds)", min_value=SEND_INTERVAL_MIN, max_value=SEND_INTERVAL_MAX
+        label="Send interval (seconds)",
+        min_value=SEND_INTERVAL_MIN,
+        max_value=SEND_INTERVAL_MAX,
+        help_text=SEND_INTERVAL_HELP,
     )
 
 
@@ -304,22 +328,15 @@ def _csv_cell(value) -> str:
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = (
-        "device_id",
-        "owner",
-        "city",
-        "measurement_type",
-        "sensor_model",
-        "last_seen",
-        "is_online",
-        "config_version",
-        "config_applied",
-        "is_active",
-    )
+    # Fits a 1366 px laptop screen beside the admin's two sidebars: owner and type as display
+    # columns (Django keeps foreign-key and date cells on one line), one status and one config
+    # column; every column a sysadmin sorts by still sorts, every filter is in the sidebar.
+    list_display = ("device_id", "owner_name", "city", "sensor", "last_seen_at", "status", "config_state")
     list_select_related = ("owner", "measurement_type", "config")
     list_filter = ("owner", "measurement_type", "is_active", "is_online", ConfigStatusFilter)
-    search_fields = ("device_id", "mac_address", "city")
-    search_help_text = "Device id, MAC address (any notation) or city."
+    # Shows the search box; `get_search_results` does the searching, not these fields.
+    search_fields = ("device_id",)
+    search_help_text = "Device id, MAC address (any notation), city or its topic slug, sensor model."
     # A second COUNT(*) over the whole fleet on every page view buys nothing.
     show_full_result_count = False
     readonly_fields = (
@@ -339,7 +356,7 @@ class DeviceAdmin(admin.ModelAdmin):
         ("Timestamps", {"fields": ("created_at", "updated_at", "last_seen", "is_online")}),
     )
     inlines = (DeviceConfigInline, HistoryInline)
-    actions = ("set_send_interval", "set_qos", "deactivate", "export_csv")
+    actions = ("set_send_interval", "set_qos", "deactivate", "activate", "export_csv")
 
     def get_queryset(self, request):
         # The change page shows topics, derived from the owner and measurement type slugs.
@@ -361,15 +378,41 @@ class DeviceAdmin(admin.ModelAdmin):
 
     # ---- columns and read-only fields
 
-    @admin.display(description="config version", ordering="config__version")
-    def config_version(self, obj: Device):
-        config = getattr(obj, "config", None)
-        return config.version if config else None
+    @admin.display(description="owner", ordering="owner__name")
+    def owner_name(self, obj: Device) -> str:
+        return obj.owner.name
 
-    @admin.display(description="applied", boolean=True)
-    def config_applied(self, obj: Device):
+    @admin.display(description="sensor", ordering=Concat("measurement_type__name", Value(" "), "sensor_model"))
+    def sensor(self, obj: Device) -> str:
+        if not obj.sensor_model:
+            return obj.measurement_type.name
+        return format_html('{}<br><span class="quiet">{}</span>', obj.measurement_type.name, obj.sensor_model)
+
+    @admin.display(description="last seen", ordering="last_seen")
+    def last_seen_at(self, obj: Device) -> str:
+        if obj.last_seen is None:
+            return "never"
+        seen = timezone.localtime(obj.last_seen)
+        return format_html('<time datetime="{}">{} {}</time>', seen.isoformat(), f"{seen:%Y-%m-%d}", f"{seen:%H:%M}")
+
+    @admin.display(description="status", ordering=_STATUS_ORDER)
+    def status(self, obj: Device) -> str:
+        online = "online" if obj.is_online else "offline"
+        if obj.is_active:
+            return online
+        return format_html('{}<br><span class="quiet">inactive</span>', online)
+
+    @admin.display(description="config", ordering="config__version")
+    def config_state(self, obj: Device) -> str:
         config = getattr(obj, "config", None)
-        return config.is_applied if config else None
+        if config is None:
+            return "—"
+        if config.is_applied:
+            return format_html('<span class="nowrap">v{} applied</span>', config.version)
+        reported = f"device on v{config.applied_version}" if config.applied_version else "none applied"
+        return format_html(
+            '<span class="nowrap">v{} pending</span><br><span class="quiet nowrap">{}</span>', config.version, reported
+        )
 
     @admin.display(description="location")
     def location_display(self, obj: Device) -> str:
@@ -384,15 +427,10 @@ class DeviceAdmin(admin.ModelAdmin):
             format_html_join("", "<tr><th>{}</th><td><code>{}</code></td></tr>", obj.topics.items()),
         )
 
-    # ---- search: a MAC in any notation finds its device
+    # ---- search: the same selector as the management API's ?search=
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            mac = mac_canonical(search_term)
-        except InvalidMac:
-            return results, may_have_duplicates
-        return results | queryset.filter(mac_address=mac), may_have_duplicates
+        return selectors.device_search(devices=queryset, search=search_term), False
 
     # ---- saving through the services
 
@@ -462,11 +500,64 @@ class DeviceAdmin(admin.ModelAdmin):
                 message += f", {unchanged} already had it"
             self.message_user(request, message + ".", messages.SUCCESS)
             return None
+        return self._bulk_page(
+            request,
+            queryset,
+            action=action,
+            title=title,
+            form=form,
+            explanation="Each config that changes gets a new version and an entry in its history; devices pick "
+            "it up at their next config fetch.",
+            submit_label="Apply to",
+        )
+
+    @admin.action(description="Deactivate selected devices…", permissions=["change"])
+    def deactivate(self, request, queryset):
+        return self._bulk_set_active(request, queryset, is_active=False)
+
+    @admin.action(description="Activate selected devices…", permissions=["change"])
+    def activate(self, request, queryset):
+        return self._bulk_set_active(request, queryset, is_active=True)
+
+    def _bulk_set_active(self, request, queryset, *, is_active: bool):
+        """First call: what it will do to how many devices. Second (confirmed with `apply`): the
+        change, through the services, then back to the changelist."""
+        verb, state = ("Activate", "active") if is_active else ("Deactivate", "inactive")
+        if "apply" in request.POST:
+            device_ids = list(queryset.values_list("device_id", flat=True))
+            service = services.devices_activate if is_active else services.devices_deactivate
+            changed = service(device_ids=device_ids)
+            unchanged = len(device_ids) - changed
+            message = f"{verb}d {_devices(changed)}"
+            if unchanged:
+                message += f", {unchanged} already {state}"
+            self.message_user(request, message + ".", messages.SUCCESS)
+            return None
+        unchanged = queryset.filter(is_active=is_active).count()
+        return self._bulk_page(
+            request,
+            queryset,
+            action=verb.lower(),
+            title=f"{verb} devices",
+            explanation=(
+                "They may fetch their topics and config and register again."
+                if is_active
+                else "Their calls (topics, config, applied reports) and registrations are refused until "
+                "they are activated again; their settings and history stay."
+            ),
+            note=f"Of these, {unchanged} {'is' if unchanged == 1 else 'are'} {state} already." if unchanged else "",
+            submit_label=verb,
+        )
+
+    def _bulk_page(self, request, queryset, *, action, title, explanation, submit_label, form=None, note=""):
         context = {
             **self.admin_site.each_context(request),
             "title": title,
             "opts": self.opts,
             "form": form,
+            "explanation": explanation,
+            "note": note,
+            "submit_label": submit_label,
             "action": action,
             "device_count": queryset.count(),
             "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
@@ -474,12 +565,7 @@ class DeviceAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "changelist_url": request.get_full_path(),
         }
-        return TemplateResponse(request, "admin/devices/device/bulk_config_form.html", context)
-
-    @admin.action(description="Deactivate selected devices", permissions=["change"])
-    def deactivate(self, request, queryset):
-        count = services.devices_deactivate(device_ids=list(queryset.values_list("device_id", flat=True)))
-        self.message_user(request, f"Deactivated {_devices(count)}.", messages.SUCCESS)
+        return TemplateResponse(request, "admin/devices/device/bulk_action.html", context)
 
     @admin.action(description="Export selected devices as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

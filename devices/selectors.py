@@ -1,10 +1,12 @@
 """Reads of the device registry, shared by the API, the legacy API and the admin."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils.text import smart_split, unescape_string_literal
 
 from config.errors import NotFound
-from devices.identity import mac_canonical
+from devices.identity import InvalidMac, mac_canonical
 from devices.models import Device, Owner
+from devices.topics import slug_part, topic_level
 
 
 def device_list(*, filters: dict | None = None) -> QuerySet[Device]:
@@ -20,6 +22,54 @@ def device_list(*, filters: dict | None = None) -> QuerySet[Device]:
     if filters.get("is_active") is not None:
         qs = qs.filter(is_active=filters["is_active"])
     return qs
+
+
+def _search_terms(search: str) -> list[str]:
+    """Words of the search, a quoted phrase ("Santa Cruz") as one; NUL is never in stored text."""
+    terms = []
+    for bit in smart_split(search.replace("\x00", "")):
+        if len(bit) > 1 and bit[0] in "\"'" and bit[-1] == bit[0]:
+            bit = unescape_string_literal(bit)
+        if bit.strip():
+            terms.append(bit.strip())
+    return terms
+
+
+def _cities_by_slug() -> dict[str, list[str]]:
+    """Every distinct city under its topic slug. One DISTINCT over the indexed column: a fleet has
+    far fewer cities than devices, and the slug is computed per city, never per device."""
+    cities: dict[str, list[str]] = {}
+    for city in Device.objects.order_by().values_list("city", flat=True).distinct():
+        cities.setdefault(topic_level(city), []).append(city)
+    return cities
+
+
+def device_search(*, devices: QuerySet[Device], search: str) -> QuerySet[Device]:
+    """The devices of `devices` that match every word of `search` — the admin's search box and the
+    management API's `?search=` alike. A word matches the start of a device id, a MAC address (in
+    any notation, or part of the stored one), part of a city, of the city's topic slug (`moskva`
+    finds `Москва`) or of the sensor model."""
+    terms = _search_terms(search)
+    cities = None
+    for term in terms:
+        condition = (
+            Q(device_id__startswith=term.lower())
+            | Q(mac_address__icontains=term)
+            | Q(city__icontains=term)
+            | Q(sensor_model__icontains=term)
+        )
+        try:
+            condition |= Q(mac_address=mac_canonical(term))
+        except InvalidMac:
+            pass
+        slug = slug_part(term)
+        if slug:
+            cities = _cities_by_slug() if cities is None else cities
+            matching = [city for city_slug, names in cities.items() if slug in city_slug for city in names]
+            if matching:
+                condition |= Q(city__in=matching)
+        devices = devices.filter(condition)
+    return devices
 
 
 def device_get(*, device_id: str) -> Device:

@@ -371,8 +371,19 @@ def device_delete(*, device: Device) -> None:
 
 
 def devices_deactivate(*, device_ids: list[str]) -> int:
+    """Refuse these devices' calls and registrations from now on; the number that were active."""
+    return _devices_set_active(device_ids=device_ids, is_active=False)
+
+
+def devices_activate(*, device_ids: list[str]) -> int:
+    """Let deactivated devices call in and register again; the number that were inactive."""
+    return _devices_set_active(device_ids=device_ids, is_active=True)
+
+
+def _devices_set_active(*, device_ids: list[str], is_active: bool) -> int:
     with transaction.atomic():
-        count = Device.objects.filter(device_id__in=device_ids, is_active=True).update(is_active=False)
+        count = Device.objects.filter(device_id__in=device_ids, is_active=not is_active).update(is_active=is_active)
+        # The cached record carries the flag the device endpoints check.
         transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
     return count
 

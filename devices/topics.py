@@ -12,10 +12,15 @@ from anyascii import anyascii
 _NOT_SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
+def slug_part(value: str) -> str:
+    """What of `value` transliterates to a slug ('' when nothing does): `Москва` → `moskva`."""
+    return _NOT_SLUG.sub("-", anyascii(value or "").lower()).strip("-_")[:64]
+
+
 def topic_level(value: str) -> str:
-    slug = _NOT_SLUG.sub("-", anyascii(value or "").lower()).strip("-_")
+    slug = slug_part(value)
     if slug:
-        return slug[:64]
+        return slug
     # Nothing transliterable (emoji, punctuation): still unique and stable per input.
     return "x" + hashlib.sha256((value or "").encode()).hexdigest()[:8]
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL, Redis and Mosquitto are installed and listening on 127.0.0.1, and that
-# nginx is installed (the proxy tests start their own nginx with deploy/nginx.conf; none is left
-# running here). Used by `make test` and the benchmark; installs from Debian's packages when missing.
+# nginx and Debian's Chromium are installed (the proxy tests start their own nginx with
+# deploy/nginx.conf, none is left running; Playwright drives Chromium in tests/browser/). Used by
+# `make test` and the benchmark; installs from Debian's packages when missing.
 set -euo pipefail
 
 need_install=()
@@ -9,6 +10,9 @@ command -v pg_ctlcluster >/dev/null 2>&1 || need_install+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_install+=(redis-server)
 command -v mosquitto >/dev/null 2>&1 || need_install+=(mosquitto)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_install+=(nginx)
+# Playwright drives this browser (it cannot download its own here); the fonts keep layouts measured
+# in the tests the same on every machine.
+[ -x /usr/bin/chromium ] || need_install+=(chromium fonts-liberation)
 if [ ${#need_install[@]} -gt 0 ]; then
   echo "installing ${need_install[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -20,7 +24,7 @@ if [ ${#need_install[@]} -gt 0 ]; then
     trap 'rm -f "$policy"' EXIT
   fi
   apt-get update -qq
-  apt-get install -y -qq "${need_install[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need_install[@]}" >/dev/null
 fi
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

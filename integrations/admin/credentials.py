@@ -14,6 +14,7 @@ from config.errors import DomainError
 from integrations import crypto, services
 from integrations.credentials import credential_clear_attention
 from integrations.models import Credential
+from integrations.registry import registry
 
 EDITABLE_FIELDS = ("provider", "owner", "name", "strategy", "api_key_in", "api_key_name", "username")
 
@@ -26,7 +27,22 @@ def _copy_fields(target, source) -> None:
     target._state.db = source._state.db
 
 
+def provider_choices(current: str = "") -> list[tuple[str, str]]:
+    """The providers the registered integrations resolve credentials for, each with the
+    integrations that use it; a stored provider no integration declares stays selectable."""
+    users: dict[str, list[str]] = {}
+    for integration in registry.all():
+        provider = integration.metadata.credentials_provider
+        if provider:
+            users.setdefault(provider, []).append(integration.metadata.name)
+    choices = [(provider, f"{provider} — {', '.join(names)}") for provider, names in sorted(users.items())]
+    if current and current not in users:
+        choices.append((current, f"{current} — used by no registered integration"))
+    return [("", "---------"), *choices]
+
+
 class CredentialForm(forms.ModelForm):
+    provider = forms.ChoiceField(help_text="The service this credential authenticates to, as its integrations name it.")
     secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -39,6 +55,7 @@ class CredentialForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = provider_choices(self.instance.provider)
         if self.instance.pk is not None:
             self.fields[
                 "secret"

@@ -48,6 +48,8 @@ class SettingForm(forms.ModelForm):
         if "value_input" not in self.fields:
             return
         field = self.fields["value_input"]
+        if setting.pk is not None:
+            field.label = "New value"  # beside the read-only "Current value"
         if setting.pk is None:
             # The secrecy of a new setting is not known until the form is posted: never echo it.
             field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
@@ -139,7 +141,7 @@ class SettingAdmin(admin.ModelAdmin):
             "type",
             "is_secret",
             "description",
-            "value_shown",
+            "current_value",
             "source_shown",
             "default_shown",
             "value_input",
@@ -151,7 +153,7 @@ class SettingAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        shown = ("value_shown", "source_shown", "default_shown", "updated_at", "updated_by")
+        shown = ("current_value", "source_shown", "default_shown", "updated_at", "updated_by")
         if obj.key in settings_store.KNOWN_SETTINGS:
             return ("key", "type", "is_secret", "description", *shown)
         return ("key", "type", "is_secret", *shown)
@@ -177,6 +179,10 @@ class SettingAdmin(admin.ModelAdmin):
         if _is_secret(obj, type_):
             return state.value
         return settings_store.value_to_text(type_, state.value)
+
+    @admin.display(description="current value")
+    def current_value(self, obj: Setting):
+        return self.value_shown(obj)
 
     @admin.display(description="from")
     def source_shown(self, obj: Setting) -> str:

@@ -1,5 +1,7 @@
 """The OpenAPI description of the API and the two documentation pages."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -52,12 +54,38 @@ def test_the_schema_is_served_as_yaml_by_default():
     assert response.content.startswith(b"openapi: 3.")
 
 
+def asset_urls(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html)
+
+
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
-def test_the_documentation_pages_render(path):
+def test_the_documentation_pages_render_from_the_hubs_own_static_files(path):
     response = Client().get(path)
 
     assert response.status_code == 200
-    assert b"/api/schema/" in response.content
+    html = response.content.decode()
+    assert "/api/schema/" in html
+    assets = asset_urls(html)
+    assert assets and all(url.startswith("/static/drf_spectacular_sidecar/") for url in assets)
+    assert "fonts.googleapis.com" not in html  # what the scripts load, the browser test sees
+
+
+def test_after_collectstatic_the_docs_assets_are_served_with_debug_off(settings, tmp_path):
+    """Production: `collectstatic` (the Dockerfile runs it) then WhiteNoise, no Django static view."""
+    assert not settings.DEBUG
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", "--noinput", verbosity=0)
+    client = Client()  # a new handler: WhiteNoise indexes STATIC_ROOT when it starts
+
+    assets = asset_urls(client.get("/api/docs/").content.decode()) + asset_urls(
+        client.get("/api/redoc/").content.decode()
+    )
+
+    assert {url.rsplit("/", 1)[-1] for url in assets} >= {"swagger-ui-bundle.js", "redoc.standalone.js"}
+    for url in assets:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def test_the_schema_generates_without_warnings(tmp_path):

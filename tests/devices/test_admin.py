@@ -4,6 +4,7 @@ device changelist costs the same number of queries for 5 devices as for 40."""
 
 import csv
 import io
+import re
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -75,17 +76,23 @@ def device_api_topics(device: Device) -> dict:
     return response.json()
 
 
+def device_api_topics_status(device: Device) -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {device.key}")
+    return client.get(f"/api/v1/devices/{device.device_id}/topics/").status_code
+
+
 def run_action(client: Client, action: str, devices, url: str = DEVICE_CHANGELIST, **extra):
     data = {"action": action, "index": 0, ACTION_CHECKBOX_NAME: [d.device_id for d in devices], **extra}
     return client.post(url, data)
 
 
-def apply_action(client: Client, action: str, devices, url: str = DEVICE_CHANGELIST, **fields):
+def apply_action(client: Client, action: str, devices, url: str = DEVICE_CHANGELIST, select_across=0, **fields):
     """The second step of an action with a form page: the form posted back with `apply`."""
     data = {
         "action": action,
         "apply": "Apply",
-        "select_across": 0,
+        "select_across": select_across,
         ACTION_CHECKBOX_NAME: [d.device_id for d in devices],
         **fields,
     }
@@ -259,6 +266,48 @@ def test_an_invalid_send_interval_is_refused_on_the_change_form(admin_client, ow
     assert (device.config.version, device.config.send_interval) == (1, 60)
 
 
+def number_input(html: str, name: str) -> str:
+    [tag] = re.findall(rf'<input type="number" name="{name}"[^>]*>', html)
+    return tag
+
+
+LIMITS_HELP = "1 to 86,400 (one day)"
+
+
+def test_the_send_interval_inputs_state_their_limits(admin_client, owner):
+    device = register_device(owner=owner)
+
+    pages = {
+        "config-0-send_interval": admin_client.get(device_change_url(device)),
+        "send_interval": run_action(admin_client, "set_send_interval", [device]),
+        "default_send_interval": admin_client.get(reverse("admin:devices_owner_change", args=[owner.pk])),
+    }
+
+    for name, page in pages.items():
+        html = page.content.decode()
+        tag = number_input(html, name)
+        assert 'min="1"' in tag and 'max="86400"' in tag, tag
+        assert LIMITS_HELP in html, name
+    mtype_page = admin_client.get(reverse("admin:devices_measurementtype_add")).content.decode()
+    assert 'max="86400"' in number_input(mtype_page, "default_send_interval")
+
+
+@pytest.mark.parametrize("value", [0, 86_401])
+def test_a_send_interval_beyond_its_limits_is_refused_with_them_named(admin_client, owner, value):
+    device = register_device(owner=owner)
+    data = change_form_data(admin_client.get(device_change_url(device)))
+    data["config-0-send_interval"] = value
+
+    response = admin_client.post(device_change_url(device), data)
+
+    assert response.status_code == 200
+    assert ("greater than or equal to 1" if value < 1 else "less than or equal to 86400") in str(
+        response.context["errors"]
+    )
+    device.config.refresh_from_db()
+    assert device.config.version == 1
+
+
 def test_staff_without_config_permission_sees_the_config_but_cannot_change_it(fleet_manager, owner):
     device = register_device(owner=owner)
     client = login(fleet_manager)
@@ -406,22 +455,77 @@ def test_config_actions_need_the_config_permission(fleet_manager, owner):
     offered = client.get(DEVICE_CHANGELIST).context["action_form"].fields["action"].choices
     response = apply_action(client, "set_send_interval", [device], send_interval=120)
 
-    assert {name for name, _ in offered} >= {"deactivate", "export_csv"}
+    assert {name for name, _ in offered} >= {"deactivate", "activate", "export_csv"}
     assert not {name for name, _ in offered} & {"set_send_interval", "set_qos"}
     assert "No action selected." in messages_of(response)
     device.config.refresh_from_db()
     assert device.config.version == 1
 
 
-def test_deactivate_reports_how_many_devices_it_deactivated(admin_client, owner):
+def test_deactivate_asks_first_with_the_count_then_deactivates(admin_client, owner, django_capture_on_commit_callbacks):
     devices = [register_device(owner=owner) for _ in range(3)]
     services.devices_deactivate(device_ids=[devices[0].device_id])
 
-    response = run_action(admin_client, "deactivate", devices)
+    confirm = run_action(admin_client, "deactivate", devices)
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert confirm.context["device_count"] == 3
+    assert "3 devices</strong> selected" in page and "Of these, 1 is inactive already." in page
+    assert 'value="Deactivate 3 devices"' in page
+    assert Device.objects.filter(is_active=True).count() == 2  # nothing changed yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = apply_action(admin_client, "deactivate", devices)
 
     assert response.status_code == 302
-    assert messages_of(response) == ["Deactivated 2 devices."]
+    assert messages_of(response) == ["Deactivated 2 devices, 1 already inactive."]
     assert not Device.objects.filter(is_active=True).exists()
+    assert device_api_topics_status(devices[1]) == 403  # the cached record was dropped
+
+
+def test_activate_asks_first_then_lets_the_devices_back_in(admin_client, owner, django_capture_on_commit_callbacks):
+    devices = [register_device(owner=owner) for _ in range(2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.devices_deactivate(device_ids=[devices[0].device_id])
+    assert device_api_topics_status(devices[0]) == 403
+
+    confirm = run_action(admin_client, "activate", devices)
+    assert confirm.status_code == 200 and confirm.context["device_count"] == 2
+    assert "Of these, 1 is active already." in confirm.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = apply_action(admin_client, "activate", devices)
+
+    assert messages_of(response) == ["Activated 1 device, 1 already active."]
+    assert Device.objects.filter(is_active=True).count() == 2
+    assert device_api_topics_status(devices[0]) == 200
+
+
+def test_activating_across_all_pages_changes_only_the_filtered_devices(admin_client, owner):
+    berlin = [register_device(owner=owner, city="Berlin") for _ in range(3)]
+    porto = register_device(owner=owner, city="Porto")
+    services.devices_deactivate(device_ids=[d.device_id for d in [*berlin, porto]])
+    url = f"{DEVICE_CHANGELIST}?q=berlin"
+
+    confirm = run_action(admin_client, "activate", berlin[:1], url=url, select_across=1)
+    assert confirm.context["device_count"] == 3
+    response = apply_action(admin_client, "activate", berlin[:1], url=url, select_across=1)
+
+    assert response.status_code == 302
+    assert set(Device.objects.filter(is_active=True).values_list("city", flat=True)) == {"Berlin"}
+    assert Device.objects.filter(is_active=True).count() == 3
+
+
+def test_staff_without_the_change_permission_cannot_deactivate_or_activate(owner):
+    device = register_device(owner=owner)
+    client = login(UserFactory(is_staff=True, permissions=["devices.view_device"]))
+
+    offered = {name for name, _ in client.get(DEVICE_CHANGELIST).context["action_form"].fields["action"].choices}
+    response = apply_action(client, "deactivate", [device])
+
+    assert not offered & {"deactivate", "activate"}
+    assert "No action selected." in messages_of(response)
+    device.refresh_from_db()
+    assert device.is_active
 
 
 def test_export_csv_streams_every_selected_device(admin_client, owner):

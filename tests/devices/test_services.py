@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from config.credentials import credential_digest
 from config.errors import AuthenticationFailed, Conflict, DomainError, NotFound, PermissionDenied
@@ -244,6 +245,38 @@ def test_deactivating_counts_only_devices_that_were_active(owner):
     services.devices_deactivate(device_ids=[devices[0].device_id])
 
     assert services.devices_deactivate(device_ids=[d.device_id for d in devices]) == 2
+
+
+def test_activating_counts_only_devices_that_were_inactive(owner):
+    devices = [register_device(owner=owner) for _ in range(3)]
+    services.devices_deactivate(device_ids=[d.device_id for d in devices[:2]])
+
+    assert services.devices_activate(device_ids=[d.device_id for d in devices]) == 2
+    assert Device.objects.filter(is_active=True).count() == 3
+
+
+def test_an_activated_device_is_served_and_registers_again(owner, django_capture_on_commit_callbacks):
+    device = register_device(owner=owner)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {device.key}")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.devices_deactivate(device_ids=[device.device_id])
+    assert client.get(f"/api/v1/devices/{device.device_id}/topics/").status_code == 403  # refused, from the cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.devices_activate(device_ids=[device.device_id]) == 1
+
+    assert delivery.delivery_record(device.device_id)["is_active"] is True
+    assert client.get(f"/api/v1/devices/{device.device_id}/topics/").status_code == 200
+    again = services.device_register(
+        mac_address=device.mac_address,
+        owner=owner,
+        measurement_type=device.measurement_type,
+        city="Berlin",
+        latitude=52.52,
+        longitude=13.405,
+    )
+    assert again.device.device_id == device.device_id and not again.is_new
 
 
 def test_renaming_an_owner_drops_the_cached_topics_of_its_devices(device, django_capture_on_commit_callbacks):

@@ -1,4 +1,5 @@
 import logging
+import re
 
 import pytest
 from django.urls import reverse
@@ -6,6 +7,7 @@ from django.urls import reverse
 from integrations import services, settings_store
 from integrations.credentials import credential_mark_needs_attention, credential_resolve
 from integrations.models import Credential, Setting
+from integrations.registry import registry
 from integrations.settings_store import setting_get
 from tests.factories import OwnerFactory
 
@@ -22,6 +24,11 @@ def setting_url(key: str) -> str:
 
 def credential_url(credential) -> str:
     return reverse("admin:integrations_credential_change", args=[credential.pk])
+
+
+def field_labels(html: str) -> list[str]:
+    """The labels of a change form's rows, read-only ones included, as a person reads them."""
+    return [label.strip().rstrip(":") for label in re.findall(r"<label[^>]*>([^<]+)</label>", html)]
 
 
 # ------------------------------------------------------------------------------- settings
@@ -96,6 +103,17 @@ def test_a_non_secret_value_is_edited_in_clear(admin_client):
 
     assert setting_get("WEBIM_ACCOUNT_URL") == "https://new.webim.ru"
     assert Setting.objects.get(key="WEBIM_ACCOUNT_URL").updated_by.is_superuser
+
+
+@pytest.mark.parametrize("key", ["WEBIM_ACCOUNT_URL", "TELEGRAM_BOT_TOKEN"])
+def test_a_settings_page_tells_the_current_value_from_the_new_one(admin_client, key):
+    services.setting_set(key=key, value="https://old.webim.ru" if key == "WEBIM_ACCOUNT_URL" else BOT_TOKEN)
+
+    labels = field_labels(admin_client.get(setting_url(key)).content.decode())
+
+    assert "Current value" in labels and "New value" in labels
+    assert "Value" not in labels
+    assert len(labels) == len(set(labels)), labels  # no two fields share a label
 
 
 def test_a_setting_not_declared_in_code_can_be_added(admin_client):
@@ -221,7 +239,7 @@ def test_a_credential_without_a_secret_or_with_missing_strategy_fields_is_a_form
     response = admin_client.post(
         reverse("admin:integrations_credential_add"),
         {
-            "provider": "example",
+            "provider": "openweathermap",
             "strategy": "api_key",
             "api_key_in": "header",
             "api_key_name": "",
@@ -269,3 +287,43 @@ def test_a_second_global_credential_is_a_form_error(admin_client):
     assert response.status_code == 200
     assert "There is already a global credential for this provider." in response.content.decode()
     assert Credential.objects.count() == 1
+
+
+def offered_providers(html: str) -> list[str]:
+    [select] = re.findall(r'<select name="provider"[^>]*>(.*?)</select>', html, flags=re.S)
+    return [value for value in re.findall(r'<option value="([^"]*)"', select) if value]
+
+
+def test_a_credentials_provider_is_chosen_from_the_registered_integrations(admin_client):
+    declared = sorted({i.metadata.credentials_provider for i in registry.all()} - {None})
+
+    page = admin_client.get(reverse("admin:integrations_credential_add")).content.decode()
+
+    assert offered_providers(page) == declared
+    assert {"github", "openweathermap", "telegram"} <= set(declared)
+    assert "openweathermap — OpenWeatherMap: current weather" in page
+
+
+def test_a_provider_no_integration_declares_is_refused(admin_client):
+    response = admin_client.post(
+        reverse("admin:integrations_credential_add"),
+        {"provider": "openweathermapp", "strategy": "bearer", "secret": API_KEY, "_save": "Save"},
+    )
+
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
+    assert not Credential.objects.exists()
+
+
+def test_a_stored_provider_no_integration_declares_stays_selected_and_saves(admin_client):
+    credential = services.credential_create(provider="legacy-sms", strategy="bearer", secret=API_KEY)
+    url = credential_url(credential)
+
+    page = admin_client.get(url).content.decode()
+    response = admin_client.post(url, {"provider": "legacy-sms", "strategy": "bearer", "name": "old", "_save": "Save"})
+
+    assert "legacy-sms" in offered_providers(page)
+    assert '<option value="legacy-sms" selected>' in page
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert (credential.provider, credential.name) == ("legacy-sms", "old")
