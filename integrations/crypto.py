@@ -1,7 +1,8 @@
 """Encryption at rest of secret settings and credentials (Fernet; MultiFernet for key rotation).
 
 Keys come from INTEGRATIONS_ENCRYPTION_KEYS: the first one encrypts, every one decrypts, so a
-new key is put first and the old one kept until `secrets_reencrypt()` has run.
+new key is put first and the old one kept until `manage.py secrets_reencrypt` has run
+(`integrations.reencryption`, which covers every column encrypted here).
 
 Without a configured key we derive one from SECRET_KEY (HKDF-SHA256) and log a warning once,
 whatever DEBUG says; `manage.py check` also warns when DEBUG is off (integrations.W001). We
@@ -92,6 +93,17 @@ def reencrypt(token: str) -> str:
         return fernet().rotate(token.encode()).decode()
     except InvalidToken:
         raise DecryptionFailed("A stored secret cannot be decrypted with the configured keys.") from None
+
+
+def is_under_first_key(token: str) -> bool:
+    """Whether the first (current) key alone decrypts `token`: true of every secret once the
+    re-encryption has run, and the condition for removing the other keys."""
+    first = fernet()._fernets[0]
+    try:
+        first.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def mask(plaintext: str | None) -> str | None:

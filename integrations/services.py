@@ -303,20 +303,3 @@ def credential_delete(*, credential: Credential) -> None:
     credential_id, provider = credential.pk, credential.provider
     credential.delete()
     logger.info("integration credential deleted", extra={"credential_id": credential_id, "provider": provider})
-
-
-def secrets_reencrypt() -> int:
-    """Re-encrypt every stored secret setting and credential under the first configured key,
-    so an old key can then be removed from INTEGRATIONS_ENCRYPTION_KEYS. Returns the count."""
-    count = 0
-    with transaction.atomic():
-        for setting in Setting.objects.select_for_update().exclude(value_encrypted="").order_by("pk"):
-            setting.value_encrypted = crypto.reencrypt(setting.value_encrypted)
-            setting.save(update_fields=["value_encrypted"])
-            count += 1
-        for credential in Credential.objects.select_for_update().order_by("pk"):
-            credential.secret_encrypted = crypto.reencrypt(credential.secret_encrypted)
-            credential.save(update_fields=["secret_encrypted"])
-            count += 1
-    logger.info("integration secrets re-encrypted", extra={"count": count})
-    return count

@@ -7,7 +7,7 @@ from django.db import connection
 from werkzeug import Response
 
 from config.errors import DomainError
-from integrations import services
+from integrations import reencryption, services
 from integrations.credentials import (
     CredentialMissing,
     ResolvedCredential,
@@ -203,7 +203,7 @@ def test_a_credential_secret_survives_key_rotation():
         credential = api_key_credential(secret=GLOBAL_KEY)
     with override_settings(INTEGRATIONS_ENCRYPTION_KEYS=[new, old]):
         assert credential_resolve(provider="openweathermap").secret == GLOBAL_KEY
-        services.secrets_reencrypt()
+        reencryption.secrets_reencrypt()
     with override_settings(INTEGRATIONS_ENCRYPTION_KEYS=[new]):
         assert credential_resolve(provider="openweathermap").secret == GLOBAL_KEY
     assert raw_secret_column(credential) != ""
