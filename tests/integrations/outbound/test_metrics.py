@@ -132,3 +132,33 @@ def test_in_multiprocess_mode_metrics_of_every_process_are_summed(httpserver, tm
         == 2
     )
     assert sample(metrics, "switchboard_outbound_breaker_state", integration="multiproc") == 0
+
+
+def test_containers_that_number_their_processes_alike_are_all_counted(httpserver, tmp_path, monkeypatch, settings):
+    """web and worker share the metrics volume and each has a process 1: each writes to its own
+    directory, and /metrics sums every file under the shared one."""
+    httpserver.expect_request("/ping").respond_with_json({"pong": True})
+    worker = textwrap.dedent(f"""
+        import django
+        django.setup()
+        from integrations import outbound
+        outbound.request(integration="containers", operation="ping", method="GET", url={httpserver.url_for("/ping")!r})
+    """)
+    for container in ("web", "worker"):
+        directory = tmp_path / container
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "DJANGO_SETTINGS_MODULE": "config.settings"}
+        subprocess.run([sys.executable, "-c", worker], env=env, cwd=settings.BASE_DIR, check=True, timeout=60)
+        for path in directory.glob("*.db"):  # as if the process were pid 1 in its container
+            path.rename(path.with_name(path.name.rsplit("_", 1)[0] + "_1.db"))
+    assert sorted(p.name for p in (tmp_path / "web").glob("*.db")) == sorted(
+        p.name for p in (tmp_path / "worker").glob("*.db")
+    )
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "web"))
+    monkeypatch.setenv("METRICS_SCRAPE_DIR", str(tmp_path))
+    metrics = scrape()
+
+    assert (
+        sample(metrics, "switchboard_outbound_requests_total", integration="containers", operation="ping", outcome="ok")
+        == 2
+    )
