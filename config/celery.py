@@ -1,9 +1,24 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_to_start_without_secrets(**kwargs):
+    """A worker or beat refuses a missing or placeholder key, as the HTTP servers do (Celery
+    logs and swallows a receiver's exception: only SystemExit stops it)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.startup import require_secrets
+
+    try:
+        require_secrets()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"Refusing to start: {exc}") from None
