@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run migrate superuser worker beat test lint format bench fuzz clean
+.PHONY: help runtime venv run migrate superuser worker beat test lint format bench fuzz clean
 
 help:
 	@echo "make run        set up and run the hub on embedded defaults (SQLite, in-memory layer, in-process tasks)"
@@ -15,27 +15,35 @@ help:
 	@echo "make bench      run the benchmarks against PostgreSQL, Redis and gunicorn, print figures"
 	@echo "make fuzz       the OpenAPI fuzz with more examples (FUZZ_EXAMPLES, default 200) and a fresh seed"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+# What running the hub needs (make run), and on top of it what testing it needs (make test).
+$(VENV)/.installed-runtime: requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-runtime requirements-dev.txt
 	$(PIP) install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+runtime: $(VENV)/.installed-runtime
+
 venv: $(VENV)/.installed
 
-migrate: venv
+migrate: runtime
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
+# HOST=0.0.0.0 listens on every interface (then add the name you reach it by to ALLOWED_HOSTS).
 run: migrate
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
-superuser: venv
+superuser: runtime
 	DEBUG=$${DEBUG:-1} $(PY) manage.py createsuperuser
 
-worker: venv
+worker: runtime
 	$(VENV)/bin/celery -A config worker -l info
 
-beat: venv
+beat: runtime
 	$(VENV)/bin/celery -A config beat -l info
 
 lint: venv
