@@ -1,32 +1,22 @@
-"""Admin console of the device registry.
-
-Every write goes through `devices.services` (the same functions as the API), never through a
-model form's own save: that is what bumps config versions, records history, emits events and
-invalidates the delivery cache. The device changelist must stay fast with 100,000 devices, so
-it joins what it shows and never counts twice.
-"""
+"""Admin of devices: the changelist, the config inline saved through the service, the history,
+bulk actions confirmed first, and the CSV export."""
 
 import csv
-import datetime as dt
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Concat
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Concat
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from config.admin import secret_shown_once_response
 from devices import selectors, services
+from devices.admin.common import SEND_INTERVAL_HELP, SendIntervalLimits, devices_counted
 from devices.models import (
     QOS_CHOICES,
     SEND_INTERVAL_MAX,
@@ -34,168 +24,12 @@ from devices.models import (
     ConfigChange,
     Device,
     DeviceConfig,
-    DeviceEvent,
-    MeasurementType,
-    Owner,
 )
 
 HISTORY_LIMIT = 20
 CSV_CHUNK_SIZE = 2000
 # Cells starting with these are formulas to a spreadsheet; city and sensor model come from devices.
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-SEND_INTERVAL_HELP = f"Seconds between two messages: {SEND_INTERVAL_MIN} to {SEND_INTERVAL_MAX:,} (one day)."
-
-
-class SendIntervalLimits:
-    """Every send-interval input says its limits and the browser enforces them (min/max of the
-    number input); the model's validators alone give the input no max and min 0."""
-
-    SEND_INTERVAL_FIELDS = ("send_interval", "default_send_interval")
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name in self.SEND_INTERVAL_FIELDS:
-            kwargs.update(min_value=SEND_INTERVAL_MIN, max_value=SEND_INTERVAL_MAX)
-            # The config's own help text is just "Seconds."; an owner's says what empty means.
-            own = db_field.help_text if db_field.name == "default_send_interval" else ""
-            kwargs["help_text"] = f"{own} {SEND_INTERVAL_HELP}".strip()
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-
-def _devices(count: int) -> str:
-    return f"{count} device" if count == 1 else f"{count} devices"
-
-
-def _copy_fields(target, source) -> None:
-    """Make the admin's unsaved form instance the row a service created, so the admin logs
-    and links the real object."""
-    for field in type(source)._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-    target._state.adding = False
-    target._state.db = source._state.db
-
-
-# ---------------------------------------------------------------------------------- owners
-
-
-OWNER_CREATE_FIELDS = ("name", "slug", "allow_secretless_registration", "default_send_interval", "default_qos")
-
-
-@admin.register(Owner)
-class OwnerAdmin(SendIntervalLimits, admin.ModelAdmin):
-    list_display = ("name", "slug", "allow_secretless_registration", "device_count", "secret_rotated_at")
-    list_filter = ("allow_secretless_registration",)
-    search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("secret_rotated_at", "previous_secret_valid_until", "created_at")
-
-    def get_queryset(self, request):
-        # A subquery per listed owner (on the owner index), not a GROUP BY over the whole fleet
-        # that the page count would have to repeat.
-        devices = Device.objects.filter(owner=OuterRef("pk")).order_by().values("owner").annotate(n=Count("pk"))
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(device_count=Coalesce(Subquery(devices.values("n"), output_field=IntegerField()), 0))
-        )
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return OWNER_CREATE_FIELDS
-        return (*OWNER_CREATE_FIELDS, *self.readonly_fields)
-
-    @admin.display(description="devices", ordering="device_count")
-    def device_count(self, obj: Owner) -> str:
-        url = f"{self._changelist_url(Device)}?owner__id__exact={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, obj.device_count)
-
-    def _changelist_url(self, model) -> str:
-        return reverse(f"{self.admin_site.name}:{model._meta.app_label}_{model._meta.model_name}_changelist")
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in OWNER_CREATE_FIELDS}
-            services.owner_update(owner=obj, changed_by=request.user, source=ConfigChange.Source.ADMIN, **changes)
-            return
-        owner, secret = services.owner_create(**{name: form.cleaned_data[name] for name in OWNER_CREATE_FIELDS})
-        _copy_fields(obj, owner)
-        obj.provisioning_secret = secret
-
-    def response_add(self, request, obj, post_url_continue=None):
-        # Also in a popup: the secret exists only in this response.
-        return secret_shown_once_response(
-            request,
-            self,
-            obj,
-            title=f"Owner “{obj}” created",
-            secret_label="provisioning secret",
-            secret=obj.provisioning_secret,
-            usage="Devices of this owner send it in the X-Provisioning-Secret header when they register.",
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/rotate-secret/",
-                self.admin_site.admin_view(self.rotate_secret_view),
-                name=f"{self.opts.app_label}_{self.opts.model_name}_rotate_secret",
-            ),
-            *super().get_urls(),
-        ]
-
-    def rotate_secret_view(self, request: HttpRequest, object_id: str):
-        owner = self.get_object(request, unquote(object_id))
-        if owner is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, owner):
-            raise PermissionDenied
-        if request.method != "POST":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Rotate the provisioning secret?",
-                "opts": self.opts,
-                "object": owner,
-                "grace_until": timezone.now() + dt.timedelta(seconds=settings.DEVICES_SECRET_ROTATION_GRACE_SECONDS),
-            }
-            return TemplateResponse(request, "admin/devices/owner/rotate_secret_confirm.html", context)
-        secret = services.owner_rotate_secret(owner=owner)
-        owner.refresh_from_db()
-        self.log_change(request, owner, "Rotated the provisioning secret.")
-        valid_until = timezone.localtime(owner.previous_secret_valid_until)
-        return secret_shown_once_response(
-            request,
-            self,
-            owner,
-            title=f"New provisioning secret of “{owner}”",
-            secret_label="provisioning secret",
-            secret=secret,
-            usage="Devices of this owner send it in the X-Provisioning-Secret header when they register.",
-            note=f"The previous secret keeps working until {valid_until:%Y-%m-%d %H:%M %Z}, "
-            "so devices can be re-flashed in the meantime.",
-        )
-
-
-@admin.register(MeasurementType)
-class MeasurementTypeAdmin(SendIntervalLimits, admin.ModelAdmin):
-    list_display = ("slug", "name", "unit", "default_send_interval", "default_qos")
-    search_fields = ("slug", "name")
-    prepopulated_fields = {"slug": ("name",)}
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        # Through the service: a new slug moves the devices' topics (history, cache).
-        services.measurement_type_update(
-            measurement_type=obj,
-            changed_by=request.user,
-            source=ConfigChange.Source.ADMIN,
-            **{name: form.cleaned_data[name] for name in form.changed_data},
-        )
-
-
-# --------------------------------------------------------------------------------- devices
 
 
 def _can_see_device(request: HttpRequest) -> bool:
@@ -495,7 +329,7 @@ class DeviceAdmin(admin.ModelAdmin):
             device_ids = list(queryset.values_list("device_id", flat=True))
             changed = services.configs_bulk_update(device_ids=device_ids, changed_by=request.user, **form.cleaned_data)
             unchanged = len(device_ids) - changed
-            message = f"{describe(form.cleaned_data)}: {_devices(changed)} changed"
+            message = f"{describe(form.cleaned_data)}: {devices_counted(changed)} changed"
             if unchanged:
                 message += f", {unchanged} already had it"
             self.message_user(request, message + ".", messages.SUCCESS)
@@ -528,7 +362,7 @@ class DeviceAdmin(admin.ModelAdmin):
             service = services.devices_activate if is_active else services.devices_deactivate
             changed = service(device_ids=device_ids)
             unchanged = len(device_ids) - changed
-            message = f"{verb}d {_devices(changed)}"
+            message = f"{verb}d {devices_counted(changed)}"
             if unchanged:
                 message += f", {unchanged} already {state}"
             self.message_user(request, message + ".", messages.SUCCESS)
@@ -581,29 +415,3 @@ class DeviceAdmin(admin.ModelAdmin):
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="devices-{timezone.now():%Y%m%d-%H%M%S}.csv"'
         return response
-
-
-# ---------------------------------------------------------------------------------- events
-
-
-@admin.register(DeviceEvent)
-class DeviceEventAdmin(admin.ModelAdmin):
-    list_display = ("kind", "device_ref", "created_at", "dispatched_at")
-    list_filter = ("kind",)
-    search_fields = ("=device__device_id",)
-    show_full_result_count = False
-    fields = ("id", "kind", "device", "payload", "created_at", "dispatched_at")
-    readonly_fields = fields
-
-    @admin.display(description="device", ordering="device")
-    def device_ref(self, obj: DeviceEvent) -> str:
-        return obj.device_id or "—"  # the id itself, no join
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
