@@ -272,6 +272,11 @@ def _keys(*, endpoint: WebhookEndpoint, scheme: signatures.Scheme, now: dt.datet
     return keys
 
 
+def signature_header(endpoint: WebhookEndpoint) -> str:
+    """The header a sender signs its deliveries to this endpoint in."""
+    return _scheme(endpoint.scheme).signature_header
+
+
 def _json_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 

@@ -56,4 +56,9 @@ def webhook_receive(request: HttpRequest, endpoint_token: str) -> JsonResponse:
         # half-recorded (each record is one INSERT), so the retry is safe.
         logger.exception("webhook delivery could not be recorded")
         return json_error("The delivery could not be recorded; retry later.", 503)
-    return JsonResponse(receipt.payload, status=receipt.status_code)
+    response = JsonResponse(receipt.payload, status=receipt.status_code)
+    if receipt.status_code == 401:
+        # What this endpoint accepts: a signature, in its scheme's header.
+        header = services.signature_header(endpoint)
+        response["WWW-Authenticate"] = f'WebhookSignature realm="Switchboard", header="{header}"'
+    return response

@@ -103,6 +103,16 @@ class TestRejected:
         assert (delivery.outcome, delivery.is_valid, delivery.processed) == (Outcome.BAD_SIGNATURE, False, False)
         assert delivery.body.encode() == BODY
 
+    def test_a_401_names_the_signature_header_the_endpoint_accepts(self, endpoint, post_webhook):
+        other = make_endpoint(endpoint.scheme, name="someone else")
+
+        response = post_webhook(endpoint, BODY, secret=other.secret)
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == (
+            f'WebhookSignature realm="Switchboard", header="{SIGNATURE_HEADER[endpoint.scheme]}"'
+        )
+
     def test_tampered_body_is_401(self, endpoint, post_webhook):
         headers = senders.sign(endpoint.scheme, secret=endpoint.secret, body=BODY)
         assert post_webhook(endpoint, BODY.replace(b"12345", b"12346"), headers).status_code == 401
