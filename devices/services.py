@@ -84,22 +84,29 @@ def owner_rotate_secret(*, owner: Owner) -> str:
 _OWNER_EDITABLE = {"name", "slug", "allow_secretless_registration", "default_send_interval", "default_qos"}
 
 
+def _slugged_save(obj, *, editable: set[str], changes: dict, what: str) -> str:
+    """Save the changes of an owner or a measurement type (inside the caller's transaction);
+    returns its slug as it was, read from the locked row — the admin hands in an instance its
+    form has changed already."""
+    unknown = set(changes) - editable
+    if unknown:
+        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
+    slug_before = type(obj).objects.select_for_update().filter(pk=obj.pk).values_list("slug", flat=True).get()
+    for field, value in changes.items():
+        setattr(obj, field, value)
+    try:
+        with transaction.atomic():
+            obj.save(update_fields=list(changes))
+    except IntegrityError:
+        raise DomainError(f"{what} with slug '{obj.slug}' already exists.", field="slug") from None
+    return slug_before
+
+
 @transaction.atomic
 def owner_update(*, owner: Owner, changed_by=None, source: str = ConfigChange.Source.API, **changes) -> Owner:
     """Change an owner. A new slug moves the topics of all its devices: each move goes into
     that device's history, and their cached topics are dropped."""
-    unknown = set(changes) - _OWNER_EDITABLE
-    if unknown:
-        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
-    # Read from the row, not the instance: the admin hands in an instance its form already changed.
-    slug_before = Owner.objects.select_for_update().filter(pk=owner.pk).values_list("slug", flat=True).get()
-    for field, value in changes.items():
-        setattr(owner, field, value)
-    try:
-        with transaction.atomic():
-            owner.save(update_fields=list(changes))
-    except IntegrityError:
-        raise DomainError(f"An owner with slug '{owner.slug}' already exists.", field="slug") from None
+    slug_before = _slugged_save(owner, editable=_OWNER_EDITABLE, changes=changes, what="An owner")
     if owner.slug != slug_before:
         device_ids = history.topic_moves_record(
             devices=Device.objects.filter(owner=owner), old_owner=slug_before, changed_by=changed_by, source=source
@@ -160,18 +167,8 @@ def measurement_type_update(
 ) -> MeasurementType:
     """Change a measurement type; a new slug moves the topics of all its devices, as
     `owner_update` does for an owner's."""
-    unknown = set(changes) - _MEASUREMENT_TYPE_EDITABLE
-    if unknown:
-        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
     mtype = measurement_type
-    slug_before = MeasurementType.objects.select_for_update().filter(pk=mtype.pk).values_list("slug", flat=True).get()
-    for field, value in changes.items():
-        setattr(mtype, field, value)
-    try:
-        with transaction.atomic():
-            mtype.save(update_fields=list(changes))
-    except IntegrityError:
-        raise DomainError(f"A measurement type with slug '{mtype.slug}' already exists.", field="slug") from None
+    slug_before = _slugged_save(mtype, editable=_MEASUREMENT_TYPE_EDITABLE, changes=changes, what="A measurement type")
     if mtype.slug != slug_before:
         device_ids = history.topic_moves_record(
             devices=Device.objects.filter(measurement_type=mtype),

@@ -20,6 +20,7 @@ from config.credentials import credential_digest
 from config.models import ApiToken
 from devices import services
 from devices.models import ConfigChange, Device, DeviceEvent, MeasurementType, Owner
+from tests.clients import change_form_data, login
 from tests.factories import OwnerFactory, UserFactory, measurement_type, register_device
 
 pytestmark = pytest.mark.django_db
@@ -29,12 +30,6 @@ DEVICE_CHANGELIST = reverse("admin:devices_device_changelist")
 
 def device_change_url(device: Device) -> str:
     return reverse("admin:devices_device_change", args=[device.device_id])
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -51,21 +46,6 @@ def admin_client(superuser):
 def fleet_manager():
     """Staff who may look after devices but not change their configs."""
     return UserFactory(is_staff=True, permissions=["devices.view_device", "devices.change_device"])
-
-
-def change_form_data(response) -> dict:
-    """What a browser posts back from a rendered admin change form, unchanged."""
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    data = {}
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value is None or value is False:
-                continue
-            data[form.add_prefix(name)] = "on" if value is True else value
-    return data
 
 
 def device_api_topics(device: Device) -> dict:

@@ -11,10 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from config.tokens import api_token_issue
 from devices import delivery, history, services
 from devices.models import ConfigChange, Device, MeasurementType
-from tests.admin_forms import change_form_data
+from tests.clients import as_user, change_form_data, login
 from tests.factories import OwnerFactory, UserFactory, measurement_type, register_device, registration_payload
 
 pytestmark = pytest.mark.django_db
@@ -33,18 +32,6 @@ def topic(device: Device, owner: str, city: str, mtype: str) -> str:
 def served_topic(device: Device) -> str:
     """The telemetry topic the device is served at boot (through the delivery cache)."""
     return delivery.delivery_record(device.device_id)["topics"]["telemetry"]
-
-
-def as_user(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
-    return client
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -10,17 +10,15 @@ import io
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import IntegrityError
-from django.test import Client
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from config.errors import DomainError
-from config.tokens import api_token_issue
 from devices import services
 from devices.models import Device, DeviceEvent
 from integrations import connections
-from tests.admin_forms import change_form_data
+from tests.clients import as_user, change_form_data, login
 from tests.factories import UserFactory, measurement_type, next_mac, register_device, registration_payload
 
 pytestmark = pytest.mark.django_db
@@ -32,18 +30,6 @@ PAIR_MESSAGE = "Give latitude and longitude together, or neither (the location i
 def nowhere(owner):
     """A device registered without a location."""
     return register_device(owner=owner, latitude=None, longitude=None)
-
-
-def as_user(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
-    return client
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # ---------------------------------------------------------------------------- the services
