@@ -6,13 +6,14 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run migrate superuser worker beat test lint format bench clean
+.PHONY: help venv run migrate superuser worker beat test lint format bench faults clean
 
 help:
 	@echo "make run        set up and run the hub on embedded defaults (SQLite, in-memory layer, in-process tasks)"
 	@echo "make test       set up the services and a virtualenv, then lint and run the whole test suite"
 	@echo "make superuser  create the first admin user"
 	@echo "make bench      run the benchmarks against PostgreSQL, Redis and gunicorn, print figures"
+	@echo "make faults     kill the worker, stop Redis and PostgreSQL under load; count what was lost or duplicated"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,11 @@ bench: venv
 	./scripts/services.sh
 	./bench/run.sh
 	./bench/run_integrations.sh
+
+# Its own Redis and PostgreSQL (services.sh only installs the binaries if missing); ~15 minutes.
+faults: venv
+	./scripts/services.sh
+	./bench/faults.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles bench/results
