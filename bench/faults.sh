@@ -41,9 +41,12 @@ WEBHOOK_RATE=${FAULTS_WEBHOOK_RATE:-50}
 # How long the supervisor takes to start a fresh worker after the kill.
 RESTART_DELAY=${FAULTS_RESTART_DELAY:-2}
 WORKER_CONCURRENCY=${FAULTS_WORKER_CONCURRENCY:-2}
-# How long after the fault's end every owed message must have arrived, and how long the
-# harness keeps listening after the last one for duplicates.
-DEADLINE=${FAULTS_DEADLINE:-240}
+# How long after the fault's end every owed message must have arrived; past it, a backlog
+# still draining (a message in the last FAULTS_QUIET s) is waited for, up to FAULTS_MAX_WAIT s.
+# Then how long the harness keeps listening after the last owed message, for duplicates.
+DEADLINE=${FAULTS_DEADLINE:-180}
+QUIET=${FAULTS_QUIET:-30}
+MAX_WAIT=${FAULTS_MAX_WAIT:-600}
 SETTLE=${FAULTS_SETTLE:-10}
 # pg_ctl's shutdown mode for the PostgreSQL outage: fast (connections cut, a clean stop) or
 # immediate (as a crash: recovery from the WAL at start).
@@ -251,7 +254,7 @@ finish() {
   printf '{"fault": "%s", "load_start": %s, "fault_start": %s, "fault_end": %s, "load_end": %s}\n' \
     "$fault" "$t_load_start" "$t_fault_start" "$t_fault_end" "$t_load_end" >"$EXP_DIR/timeline.json"
   run_fg "$PY" bench/faults/hub.py measure --kind "$kind" --name "$name" --dir "$EXP_DIR" \
-    --deadline "$DEADLINE" --settle "$SETTLE"
+    --deadline "$DEADLINE" --quiet "$QUIET" --max-wait "$MAX_WAIT" --settle "$SETTLE"
 }
 
 # sleep_until BASE OFFSET: until OFFSET seconds after the time BASE (seconds since the epoch).

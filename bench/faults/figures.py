@@ -91,12 +91,12 @@ def _counts(counter: dict) -> str:
     return ", ".join(f"{label} × {n}" for label, n in counter.items()) or "none"
 
 
-def experiment_line(name: str, figures: dict, *, deadline: float) -> str:
+def experiment_line(name: str, figures: dict, *, waited: float) -> str:
     """The experiment's one printed line."""
     if figures["recovery_seconds"] is not None:
         recovery = f"recovery {figures['recovery_seconds']:g} s"
     else:
-        recovery = f"recovery: not within {deadline:g} s, {figures['lost']} still missing"
+        recovery = f"recovery: not within {waited:g} s, {figures['lost']} still missing"
         if figures["last_message_after_fault_seconds"] is not None:
             recovery += f" (the last message came {figures['last_message_after_fault_seconds']:g} s after the fault)"
     parts = [

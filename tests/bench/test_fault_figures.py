@@ -110,7 +110,7 @@ def test_events_sent_after_the_fault_do_not_stretch_recovery_but_show_in_the_wor
 
 def test_the_line_names_every_figure():
     result = measure([request("mac-a", 500)], {"mac-a": "dev-a"}, {})
-    line = figures.experiment_line("2 redis stopped", result, deadline=300)
+    line = figures.experiment_line("2 redis stopped", result, waited=300)
     assert line == (
         "2 redis stopped: sent 1 / acknowledged 0 / errors 500 × 1 / socket errors none / stored 1 / processed 0 / "
         "duplicated 0 / lost 1 / committed but answered an error 1 / recovery: not within 300 s, 1 still missing"
@@ -121,5 +121,5 @@ def test_a_line_that_gives_up_says_when_the_last_message_came():
     result = measure(
         [request("mac-a", 201), request("mac-b", 201)], {"mac-a": "dev-a", "mac-b": "dev-b"}, {"dev-a": [130.0]}
     )
-    line = figures.experiment_line("1 worker killed", result, deadline=240)
+    line = figures.experiment_line("1 worker killed", result, waited=240)
     assert line.endswith("recovery: not within 240 s, 1 still missing (the last message came 30 s after the fault)")
