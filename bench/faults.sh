@@ -13,7 +13,7 @@
 # (bench/README.md, "Faults"). Raw figures in bench/results/<time>-faults/; exits 1 when anything
 # was lost or duplicated, or answered an error although its work was committed.
 #
-#   ./bench/faults.sh                          all four experiments (15–20 minutes)
+#   ./bench/faults.sh                          all four experiments (~15 minutes)
 #   FAULTS_EXPERIMENTS="redis" ./bench/faults.sh
 #
 # Isolation: its own redis-server and PostgreSQL cluster (initdb into a temporary directory),
@@ -110,8 +110,8 @@ stop() {
   wait "$pid" 2>/dev/null || true
 }
 
-# kill_worker: SIGKILL the worker and its pool processes at once, as the OOM killer or a
-# container runtime does: nothing of it gets to say goodbye to the broker.
+# kill_worker: SIGKILL the worker and its pool processes at once, as `docker kill` or systemd's
+# final SIGKILL of a control group does: nothing of it gets to say goodbye to the broker.
 kill_worker() {
   local children
   children=$(pgrep -P "$worker_pid" || true)
