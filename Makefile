@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help runtime venv run migrate superuser worker beat test lint format bench fuzz clean
+.PHONY: help runtime venv run migrate superuser worker beat test lint format bench fuzz faults clean
 
 help:
 	@echo "make run        set up and run the hub on embedded defaults (SQLite, in-memory layer, in-process tasks)"
@@ -14,6 +14,7 @@ help:
 	@echo "make superuser  create the first admin user"
 	@echo "make bench      run the benchmarks against PostgreSQL, Redis and gunicorn, print figures"
 	@echo "make fuzz       the OpenAPI fuzz with more examples (FUZZ_EXAMPLES, default 200) and a fresh seed"
+	@echo "make faults     kill the worker, stop Redis and PostgreSQL under load; count what was lost or duplicated"
 
 # What running the hub needs (make run), and on top of it what testing it needs (make test).
 $(VENV)/.installed-runtime: requirements.txt constraints.txt
@@ -65,6 +66,11 @@ bench: venv
 	./scripts/services.sh
 	./bench/run.sh
 	./bench/run_integrations.sh
+
+# Its own Redis and PostgreSQL (services.sh only installs the binaries if missing); ~15 minutes.
+faults: venv
+	./scripts/services.sh
+	./bench/faults.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles bench/results
