@@ -334,9 +334,9 @@ INTEGRATIONS_HTTP_TIMEOUT_SECONDS = env.float("INTEGRATIONS_HTTP_TIMEOUT_SECONDS
 INTEGRATIONS_RETRY_ATTEMPTS = env.int("INTEGRATIONS_RETRY_ATTEMPTS", default=4)
 INTEGRATIONS_RETRY_MAX_WAIT_SECONDS = env.float("INTEGRATIONS_RETRY_MAX_WAIT_SECONDS", default=30.0)
 INTEGRATIONS_BREAKER_FAIL_MAX = env.int("INTEGRATIONS_BREAKER_FAIL_MAX", default=5)
-# How long a worker holds a side-effecting run it executes: past it, the worker is presumed dead
-# and the run is executed again. Longer than the longest outbound call (system check W003).
-INTEGRATIONS_RUN_LEASE_SECONDS = env.int("INTEGRATIONS_RUN_LEASE_SECONDS", default=300)
+# A worker executing a side-effecting run renews its lease every third of this; a run whose
+# lease ran out (its worker died) is executed again: the lease bounds that recovery.
+INTEGRATIONS_RUN_LEASE_SECONDS = env.int("INTEGRATIONS_RUN_LEASE_SECONDS", default=60)
 # A queued run not started this long after it was due lost its task; beat queues it again.
 INTEGRATIONS_RUN_RECOVER_AFTER_SECONDS = env.int("INTEGRATIONS_RUN_RECOVER_AFTER_SECONDS", default=60)
 INTEGRATIONS_BREAKER_RESET_SECONDS = env.int("INTEGRATIONS_BREAKER_RESET_SECONDS", default=30)

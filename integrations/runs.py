@@ -15,12 +15,13 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
@@ -281,6 +282,40 @@ def _lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.INTEGRATIONS_RUN_LEASE_SECONDS)
 
 
+class _LeaseKept:
+    """While a worker executes a run, it renews the run's lease every third of the lease, from a
+    thread of its own. A worker that dies stops renewing, and the run is recovered once the lease
+    runs out — however long a live worker's call may take, the lease can stay short."""
+
+    def __init__(self, run_id, attempt: int):
+        self.run_id, self.attempt = run_id, attempt
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{run_id}", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _renew(self) -> None:
+        try:
+            while not self._stop.wait(settings.INTEGRATIONS_RUN_LEASE_SECONDS / 3):
+                try:
+                    with transaction.atomic():
+                        # Never waits on a lock: the row is only locked by this run's own steps.
+                        ours = IntegrationRun.objects.select_for_update(skip_locked=True).filter(
+                            pk=self.run_id, attempts=self.attempt, status=IntegrationRun.Status.RUNNING
+                        )
+                        IntegrationRun.objects.filter(pk__in=ours.values("pk")).update(due_at=timezone.now() + _lease())
+                except DatabaseError:
+                    logger.warning("integration run lease not renewed", extra={"run_id": str(self.run_id)})
+        finally:
+            connection.close()  # this thread's own connection
+
+
 def _with_database_retry(write: Callable[[], RunPerformed]) -> RunPerformed:
     """Record an outcome even across a database restart: once the call has been made, losing
     its outcome would make recovery execute it again. Waits up to about 80 s, then gives up (the
@@ -372,7 +407,8 @@ def integration_run_perform(*, run_id: str, sealed_config: str | None = None) ->
 
     1. Claim it (`_run_claim`): a run that is final, running under a live lease, or waiting for
        a later retry is left alone — a delivery of a task that is not its turn does nothing.
-    2. Execute it holding no transaction or lock: only the lease says it is taken.
+    2. Execute it holding no transaction or lock: only the lease says it is taken, renewed while
+       the call lasts (`_LeaseKept`).
     3. Record the outcome (`_run_conclude`), retried across a database outage.
     A worker that dies between 1 and 3 leaves the run running; once its lease has run out,
     `runs_recover` queues it again and it is executed again — a message is then sent twice only
@@ -391,7 +427,8 @@ def integration_run_perform(*, run_id: str, sealed_config: str | None = None) ->
         failure = IntegrationResult.failure(ErrorCode.INTERNAL_ERROR, exc.detail)
         _with_database_retry(lambda: _run_conclude(run.pk, attempt, None, failure, started))
         return RunPerformed(run=run, executed=False)
-    result = _call(integration, config, owner=run.owner, run=run)
+    with _LeaseKept(run.pk, attempt):
+        result = _call(integration, config, owner=run.owner, run=run)
     return _with_database_retry(lambda: _run_conclude(run.pk, attempt, integration, result, started))
 
 

@@ -103,3 +103,40 @@ def test_an_outcome_is_recorded_across_a_database_connection_lost_after_the_call
     assert (performed.executed, performed.run.status) == (True, "succeeded")
     assert run_status(run.id) == "succeeded"
     assert len(fake_services.log) == 1
+
+
+def test_a_live_workers_long_call_keeps_renewing_its_lease_so_recovery_leaves_it_alone(fake_services, settings):
+    """A call longer than the lease: the worker renews the lease while it waits, so the sweep does
+    not take the run for a dead worker's and send it a second time."""
+    import threading
+    import time
+
+    from django.db import connection
+    from werkzeug import Response
+
+    settings.INTEGRATIONS_RUN_LEASE_SECONDS = 1  # renewed every third of a second
+    settings.INTEGRATIONS_HTTP_TIMEOUT_SECONDS = 10
+    credential_for("telegram")
+    run = queued_run(trigger="connection")
+
+    def slow_send(request):
+        time.sleep(2.5)
+        return Response(json.dumps(fixture("telegram", "send_message_ok")), content_type="application/json")
+
+    fake_services.expect_request(SEND, method="POST").respond_with_handler(slow_send)
+
+    def perform():
+        try:
+            runs.integration_run_perform(run_id=str(run.id))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=perform)
+    worker.start()
+    time.sleep(1.8)  # well past the lease taken at the claim
+    recovered_meanwhile = runs.runs_recover()
+    worker.join(timeout=30)
+
+    assert recovered_meanwhile == 0
+    assert run_status(run.id) == "succeeded"
+    assert len(fake_services.log) == 1
