@@ -264,17 +264,22 @@ sleep_until() {
   run_fg sleep "$left"
 }
 
-experiment_worker() {
-  begin 1-worker-killed
-  load_registrations "$REGISTRATIONS" "$REGISTER_RATE" $((REGISTRATIONS / 2)) 1
-  wait_mark
-  echo "  SIGKILL to the worker, $((REGISTRATIONS / 2)) registrations sent"
+# The fault of experiments 1 and 4: the worker killed, a fresh one started as a supervisor would.
+worker_killed_and_restarted() {
   t_fault_start=$(now)
   kill_worker
   run_fg sleep "$RESTART_DELAY"
   start_worker
   t_fault_end=$(now)
   echo "  a fresh worker started"
+}
+
+experiment_worker() {
+  begin 1-worker-killed
+  load_registrations "$REGISTRATIONS" "$REGISTER_RATE" $((REGISTRATIONS / 2)) 1
+  wait_mark
+  echo "  SIGKILL to the worker, $((REGISTRATIONS / 2)) registrations sent"
+  worker_killed_and_restarted
   finish devices "1 worker killed" "worker SIGKILL, restarted after ${RESTART_DELAY} s"
 }
 
@@ -302,12 +307,7 @@ experiment_webhooks() {
     --secret "$(setup_field endpoint_secret)" --run-id "faults$(date +%s)"
   wait_mark
   echo "  SIGKILL to the worker, $((WEBHOOKS / 2)) deliveries sent"
-  t_fault_start=$(now)
-  kill_worker
-  run_fg sleep "$RESTART_DELAY"
-  start_worker
-  t_fault_end=$(now)
-  echo "  a fresh worker started"
+  worker_killed_and_restarted
   finish webhooks "4 webhooks, worker killed" "worker SIGKILL, restarted after ${RESTART_DELAY} s"
 }
 
