@@ -19,6 +19,15 @@ admin.site.index_title = "Administration"
 admin.site.enable_nav_sidebar = False
 
 
+def copy_fields(target, source) -> None:
+    """Make the admin's unsaved form instance the row a service created or saved, so the admin
+    logs and links the real object (every ModelAdmin.save_model that hands work to a service)."""
+    for field in type(source)._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.adding = False
+    target._state.db = source._state.db
+
+
 def secret_shown_once_response(
     request: HttpRequest,
     model_admin: admin.ModelAdmin,

@@ -4,6 +4,24 @@ from django.db import models
 DEFAULT_TOKEN_NAME = "default"
 
 
+class ChangeStamped(models.Model):
+    """When a row last changed and who changed it (nobody: a device, a task or the shell).
+    The services set ``updated_by`` (``config.services.model_update`` does)."""
+
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
 class ApiToken(models.Model):
     """A management-API token of one user; only its HMAC digest is stored.
 
