@@ -44,7 +44,7 @@ from django.db import OperationalError, connection  # noqa: E402
 
 from devices import services as device_services  # noqa: E402
 from devices.models import Device  # noqa: E402
-from integrations import connections  # noqa: E402
+from integrations.connections import services as connections  # noqa: E402
 from integrations.models import Connection, WebhookDelivery  # noqa: E402
 from integrations.webhooks import selectors as webhook_selectors  # noqa: E402
 from integrations.webhooks import services as webhook_services  # noqa: E402

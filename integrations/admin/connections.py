@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from integrations import connections
+from integrations.connections import services as connections
 from integrations.models import Connection
 from integrations.registry import registry
 

@@ -11,10 +11,10 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
 from config.errors import DomainError
-from integrations import crypto, services
-from integrations.credentials import credential_clear_attention
 from integrations.models import Credential
 from integrations.registry import registry
+from integrations.secrets import crypto, services
+from integrations.secrets.services import credential_clear_attention
 
 EDITABLE_FIELDS = ("provider", "owner", "name", "strategy", "api_key_in", "api_key_name", "username")
 

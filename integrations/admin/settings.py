@@ -11,22 +11,11 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
-from integrations import services, settings_store
-from integrations.models import Setting
+from config.admin import copy_fields
+from integrations.models import Setting, setting_is_secret
+from integrations.secrets import services, settings_store
 
 _SOURCE_LABELS = {"database": "database", "environment": "environment variable", "default": "declared default"}
-
-
-def _copy_fields(target, source) -> None:
-    """Make the admin's form instance the row a service saved, so the admin logs and links it."""
-    for field in type(source)._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-    target._state.adding = False
-    target._state.db = source._state.db
-
-
-def _is_secret(setting: Setting, type_: str) -> bool:
-    return setting.is_secret or type_ == "secret"
 
 
 class SettingForm(forms.ModelForm):
@@ -56,7 +45,7 @@ class SettingForm(forms.ModelForm):
             field.help_text = "Hidden while you type. Empty = no stored value."
             return
         type_ = settings_store.setting_type_of(setting.key, setting.type)
-        if _is_secret(setting, type_):
+        if setting_is_secret(type_=type_, marked_secret=setting.is_secret):
             field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
             field.help_text = (
                 "Stored encrypted and never shown again. Leave empty to keep the stored value."
@@ -85,7 +74,9 @@ class SettingForm(forms.ModelForm):
             return cleaned
         row_type = cleaned.get("type", setting.type) if adding else setting.type
         type_ = settings_store.setting_type_of(key or "", row_type or "str")
-        secret = (cleaned.get("is_secret", False) if adding else setting.is_secret) or type_ == "secret"
+        secret = setting_is_secret(
+            type_=type_, marked_secret=cleaned.get("is_secret", False) if adding else setting.is_secret
+        )
         raw = cleaned.get("value_input", "")
         if cleaned.get("clear_value"):
             self.new_value = None
@@ -176,7 +167,7 @@ class SettingAdmin(admin.ModelAdmin):
         if state.value is None:
             return "—"
         type_ = settings_store.setting_type_of(obj.key, obj.type)
-        if _is_secret(obj, type_):
+        if setting_is_secret(type_=type_, marked_secret=obj.is_secret):
             return state.value
         return settings_store.value_to_text(type_, state.value)
 
@@ -217,7 +208,7 @@ class SettingAdmin(admin.ModelAdmin):
                 value=value,
                 updated_by=request.user,
             )
-        _copy_fields(obj, setting)
+        copy_fields(obj, setting)
 
     def delete_model(self, request, obj):
         services.setting_delete(setting=obj)

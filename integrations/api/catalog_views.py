@@ -9,8 +9,10 @@ from rest_framework.views import APIView
 
 from config.errors import NotFound
 from devices.api.authentication import DevicePrincipal
-from integrations import runs, selectors
 from integrations.api import catalog_serializers as serializers
+from integrations.registry import selectors
+from integrations.runs import selectors as run_selectors
+from integrations.runs import services as runs
 
 EXECUTE_PERMISSION = "integrations.execute_integration"
 VIEW_RUNS_PERMISSION = "integrations.view_integrationrun"
@@ -129,7 +131,7 @@ class RunListView(generics.ListAPIView):
         filters = {key: self.request.query_params.get(key) for key in ("integration", "status")}
         if not self.request.user.has_perm(VIEW_RUNS_PERMISSION):
             filters["requested_by"] = self.request.user
-        return selectors.run_list(filters=filters)
+        return run_selectors.run_list(filters=filters)
 
 
 class RunDetailView(APIView):
@@ -141,7 +143,7 @@ class RunDetailView(APIView):
         responses=serializers.RunSerializer,
     )
     def get(self, request, run_id):
-        run = selectors.run_get(run_id=run_id)
+        run = run_selectors.run_get(run_id=run_id)
         if run.requested_by_id != request.user.pk and not request.user.has_perm(VIEW_RUNS_PERMISSION):
             raise NotFound("Integration run not found.")
         return Response(serializers.RunSerializer(run).data)
@@ -156,7 +158,7 @@ class WeatherView(APIView):
         responses=serializers.WeatherSerializer,
     )
     def get(self, request, city: str):
-        return Response(selectors.weather_current(city=city))
+        return Response(runs.weather_current(city=city))
 
 
 @extend_schema_view(get=extend_schema(exclude=True))

@@ -5,8 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.models import Owner
-from integrations import crypto, settings_store
-from integrations.models import PROVIDER_PATTERN, Credential, Setting
+from integrations.models import PROVIDER_PATTERN, Credential, Setting, setting_is_secret
+from integrations.secrets import crypto, settings_store
 
 MASKED_HELP = "Secrets are never returned: a masked form (e.g. ••••••1234) tells whether one is stored."
 
@@ -47,7 +47,7 @@ class IntegrationSettingSerializer(serializers.ModelSerializer):
         return settings_store.setting_type_of(obj.key, obj.type)
 
     def get_is_secret(self, obj: Setting) -> bool:
-        return obj.is_secret or self.get_type(obj) == "secret"
+        return setting_is_secret(type_=self.get_type(obj), marked_secret=obj.is_secret)
 
     def get_is_known(self, obj: Setting) -> bool:
         return obj.key in settings_store.KNOWN_SETTINGS

@@ -10,10 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import DomainError
-from integrations import services, settings_store
 from integrations.api import settings_serializers as serializers
-from integrations.credentials import credential_clear_attention
-from integrations.models import Credential, Setting
+from integrations.models import SETTING_KEY, Credential, Setting
+from integrations.secrets import services, settings_store
+from integrations.secrets.services import credential_clear_attention
 
 SETTING_VALUE_INPUT = serializers.IntegrationSettingValueInputSerializer
 CREDENTIAL_INPUT = serializers.IntegrationCredentialInputSerializer
@@ -28,7 +28,7 @@ class IntegrationSettingViewSet(
     queryset = Setting.objects.select_related("updated_by")
     serializer_class = serializers.IntegrationSettingSerializer
     lookup_field = "key"
-    lookup_value_regex = "[A-Z][A-Z0-9_]{0,99}"
+    lookup_value_regex = SETTING_KEY
     filterset_fields = ["type", "is_secret"]
     search_fields = ["key", "description"]
     ordering_fields = ["key", "updated_at"]

@@ -2,15 +2,23 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
-__all__ = ["Setting", "SETTING_KEY_PATTERN"]
+__all__ = ["Setting", "SETTING_KEY", "SETTING_KEY_MESSAGE", "SETTING_KEY_PATTERN", "setting_is_secret"]
 
-SETTING_KEY_PATTERN = r"^[A-Z][A-Z0-9_]{0,99}$"
+# The one rule for a setting's key (the model, the API's URLs, the services, declarations).
+SETTING_KEY = r"[A-Z][A-Z0-9_]{0,99}"
+SETTING_KEY_PATTERN = rf"^{SETTING_KEY}$"
+SETTING_KEY_MESSAGE = "Use upper-case letters, digits and underscores."
+
+
+def setting_is_secret(*, type_: str, marked_secret: bool) -> bool:
+    """A setting is secret when marked so, or when its type is `secret`."""
+    return marked_secret or type_ == "secret"
 
 
 class Setting(models.Model):
     """A typed integration setting stored in the database (tokens, URLs, parameters).
 
-    Read it with `integrations.settings_store.setting_get(key)`, write it with the services.
+    Read it with `integrations.secrets.settings_store.setting_get(key)`, write it with the services.
     A secret's value lives only in `value_encrypted` (Fernet); `value` holds the text form of
     a non-secret value. Both empty = no value in the database: the environment variable of the
     same name, then the declared default, apply.
@@ -28,7 +36,7 @@ class Setting(models.Model):
     key = models.CharField(
         max_length=100,
         unique=True,
-        validators=[RegexValidator(SETTING_KEY_PATTERN, "Use upper-case letters, digits and underscores.")],
+        validators=[RegexValidator(SETTING_KEY_PATTERN, SETTING_KEY_MESSAGE)],
         help_text="Also the name of the environment variable used when no value is stored.",
     )
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.STR)

@@ -6,7 +6,7 @@ is the one place the webhooks code encrypts and decrypts; it delegates to `integ
 secrets and secret settings share keys and key rotation.
 """
 
-from integrations import crypto
+from integrations.secrets import crypto
 
 SecretUnreadable = crypto.DecryptionFailed
 

@@ -20,8 +20,8 @@ from config import errors
 from config.models import ApiToken
 from config.tokens import api_token_issue
 from devices.models import Device
-from integrations import services as integration_services
 from integrations.models import Credential, IntegrationRun, Setting, WebhookEndpoint
+from integrations.secrets import services as integration_services
 from integrations.webhooks import services as webhook_services
 from tests.factories import OwnerFactory, UserFactory, register_device
 

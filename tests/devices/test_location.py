@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from config.errors import DomainError
 from devices import services
 from devices.models import Device, DeviceEvent
-from integrations import connections
+from integrations.connections import services as connections
 from tests.clients import as_user, change_form_data, login
 from tests.factories import UserFactory, measurement_type, next_mac, register_device, registration_payload
 

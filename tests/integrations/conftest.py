@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from integrations import crypto, settings_store
+from integrations.secrets import crypto, settings_store
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from devices import services as device_services
 from devices.models import Device, DeviceEvent
 from devices.tasks import dispatch_device_event
-from integrations import connections
+from integrations.connections import services as connections
 from integrations.models import Connection, IntegrationRun, WebhookDelivery
 from integrations.webhooks import services as webhook_services
 from tests.factories import OwnerFactory, register_device

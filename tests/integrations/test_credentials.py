@@ -7,15 +7,10 @@ from django.db import connection
 from werkzeug import Response
 
 from config.errors import DomainError
-from integrations import reencryption, services
-from integrations.credentials import (
-    CredentialMissing,
-    ResolvedCredential,
-    credential_clear_attention,
-    credential_mark_needs_attention,
-    credential_resolve,
-)
 from integrations.models import Credential
+from integrations.secrets import reencryption, services
+from integrations.secrets.selectors import CredentialMissing, ResolvedCredential, credential_resolve
+from integrations.secrets.services import credential_clear_attention, credential_mark_needs_attention
 from tests.factories import OwnerFactory
 
 pytestmark = pytest.mark.django_db

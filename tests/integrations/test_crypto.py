@@ -5,7 +5,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from integrations import crypto
+from integrations.secrets import crypto
 
 KEY_OLD = Fernet.generate_key().decode()
 KEY_NEW = Fernet.generate_key().decode()
@@ -54,7 +54,7 @@ def test_a_malformed_key_is_refused_without_repeating_it():
 
 
 def test_without_a_key_one_is_derived_from_secret_key_with_a_warning_logged_once(caplog):
-    caplog.set_level(logging.WARNING, logger="integrations.crypto")
+    caplog.set_level(logging.WARNING, logger="integrations.secrets.crypto")
     with override_settings(INTEGRATIONS_ENCRYPTION_KEYS=[], SECRET_KEY="first-secret-key"):
         token = crypto.encrypt("derived")
         crypto.encrypt("again")

@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client, override_settings
 
-from integrations import crypto, reencryption, runs, services, settings_store
-from integrations.credentials import credential_resolve
 from integrations.models import IntegrationRun
+from integrations.runs import services as runs
+from integrations.secrets import crypto, reencryption, services, settings_store
+from integrations.secrets.selectors import credential_resolve
 from integrations.webhooks import selectors as webhook_selectors
 from integrations.webhooks import services as webhook_services
 from tests.integrations.providers.fakes import (  # noqa: F401  (fixtures)

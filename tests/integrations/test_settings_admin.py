@@ -4,11 +4,12 @@ import re
 import pytest
 from django.urls import reverse
 
-from integrations import services, settings_store
-from integrations.credentials import credential_mark_needs_attention, credential_resolve
 from integrations.models import Credential, Setting
 from integrations.registry import registry
-from integrations.settings_store import setting_get
+from integrations.secrets import services, settings_store
+from integrations.secrets.selectors import credential_resolve
+from integrations.secrets.services import credential_mark_needs_attention
+from integrations.secrets.settings_store import setting_get
 from tests.factories import OwnerFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,11 @@ import logging
 import pytest
 from rest_framework.test import APIClient
 
-from integrations import services
-from integrations.credentials import credential_mark_needs_attention, credential_resolve
 from integrations.models import Credential, Setting
-from integrations.settings_store import setting_get
+from integrations.secrets import services
+from integrations.secrets.selectors import credential_resolve
+from integrations.secrets.services import credential_mark_needs_attention
+from integrations.secrets.settings_store import setting_get
 from tests.factories import OwnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,9 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from config.errors import DomainError
-from integrations import reencryption, services, settings_store
 from integrations.models import Setting
-from integrations.settings_store import SettingInvalid, SettingNotFound, setting_get, value_clean
+from integrations.secrets import reencryption, services, settings_store
+from integrations.secrets.settings_store import SettingInvalid, SettingNotFound, setting_get, value_clean
 
 BOT_TOKEN = "123456789:AAEhBP0av28Q-secret-bot-token-xyz"
 
@@ -461,7 +461,7 @@ _READER = textwrap.dedent(
     import json, sys, time
     import django
     django.setup()
-    from integrations.settings_store import setting_get
+    from integrations.secrets.settings_store import setting_get
 
     keys = sys.argv[1:]
     def read():

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations import reencryption
+from integrations.secrets import reencryption
 
 
 class Command(BaseCommand):

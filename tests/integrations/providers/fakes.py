@@ -8,9 +8,9 @@ import pathlib
 
 import pytest
 
-from integrations import services
 from integrations.outbound import OutboundClient
 from integrations.outbound import client as outbound_client
+from integrations.secrets import services
 
 PROVIDERS_DIR = pathlib.Path(__file__).resolve().parents[3] / "integrations" / "providers"
 # The shape of a real bot token (the outbound layer masks this shape in its logs).

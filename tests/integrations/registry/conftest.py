@@ -10,7 +10,7 @@ from celery.signals import task_postrun
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-from integrations import run_tasks  # noqa: F401  (registers the task with the worker)
+from integrations.runs import tasks as run_tasks  # noqa: F401  (registers the task with the worker)
 from tests.factories import UserFactory
 from tests.integrations.providers.fakes import (  # noqa: F401  (fixtures)
     fake_services,

@@ -219,8 +219,8 @@ def test_a_stored_secret_http_cannot_carry_fails_the_run_cleanly_and_flags_the_c
     executor_client, fake_services
 ):
     # Stored before secrets were checked on saving: written to the table as it was then.
-    from integrations import crypto
     from integrations.models import Credential
+    from integrations.secrets import crypto
 
     credential = Credential.objects.create(
         provider="github", strategy="bearer", secret_encrypted=crypto.encrypt("ünïcode-secret-value")

@@ -10,8 +10,8 @@ import pytest
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from integrations import runs
 from integrations.models import IntegrationRun
+from integrations.runs import services as runs
 from tests.broker import queued_tasks
 from tests.integrations.providers.fakes import TELEGRAM_TOKEN, credential_for, fixture, point_services_at
 

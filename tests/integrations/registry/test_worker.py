@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from integrations import runs
 from integrations.models import IntegrationRun
-from integrations.run_tasks import integration_run_execute
+from integrations.runs import services as runs
+from integrations.runs.tasks import integration_run_execute
 from tests.integrations.providers.fakes import TELEGRAM_TOKEN, credential_for, fixture
 from tests.integrations.registry.conftest import wait_until
 

@@ -15,8 +15,8 @@ import logging
 
 from django.db import transaction
 
-from integrations import crypto
 from integrations.models import Credential, IntegrationRun, Setting, WebhookSecret
+from integrations.secrets import crypto
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""Credentials resolver: which secret to send to a provider, for an owner or globally.
+"""Reading credentials: which secret to send to a provider, for an owner or globally.
 
     credential = credential_resolve(provider="github", owner=device.owner)
     response = client.get(url, **credential.apply({"params": {"q": city}}))
     if response.status_code in (401, 403):
-        credential_mark_needs_attention(credential, reason=f"HTTP {response.status_code} from GitHub")
+        services.credential_mark_needs_attention(credential, reason=f"HTTP {response.status_code} from GitHub")
 
 The resolved credential carries the decrypted secret in memory only; its repr masks it, so
 it is safe to log the object. An api_key credential placed in a query parameter puts the
@@ -11,19 +11,12 @@ secret in the request URL: callers must never log outbound URLs.
 """
 
 import dataclasses
-import logging
 
-from asgiref.sync import sync_to_async
 from django.db.models import F, Q
-from django.utils import timezone
 
 from config.errors import DomainError
-from integrations import crypto
 from integrations.models import Credential
-
-logger = logging.getLogger(__name__)
-
-ATTENTION_REASON_MAX_LENGTH = 500
+from integrations.secrets import crypto
 
 
 class CredentialMissing(DomainError):
@@ -110,38 +103,3 @@ def credential_resolve(*, provider: str, owner=None, required: bool = False) -> 
         needs_attention=credential.needs_attention,
         secret=secret,
     )
-
-
-acredential_resolve = sync_to_async(credential_resolve)
-
-
-def _reason_scrubbed(reason: str, credential: Credential | ResolvedCredential) -> str:
-    """The reason without the credential's secret: callers pass error texts, and an HTTP
-    error's text may quote the request URL, which holds a query-parameter API key."""
-    secret = getattr(credential, "secret", None)
-    if secret is None and getattr(credential, "secret_encrypted", ""):
-        try:
-            secret = crypto.decrypt(credential.secret_encrypted)
-        except crypto.DecryptionFailed:
-            secret = None
-    if secret:
-        reason = reason.replace(secret, crypto.mask(secret))
-    return reason[:ATTENTION_REASON_MAX_LENGTH]
-
-
-def credential_mark_needs_attention(credential: Credential | ResolvedCredential, *, reason: str) -> None:
-    """Flag a credential the provider refused (401/403), with why and when; the admin lists
-    flagged credentials, and saving a new secret clears the flag."""
-    reason = _reason_scrubbed(str(reason), credential)
-    Credential.objects.filter(pk=credential.id).update(
-        needs_attention=True, attention_reason=reason, attention_at=timezone.now()
-    )
-    logger.warning(
-        "integration credential needs attention",
-        extra={"credential_id": credential.id, "provider": credential.provider, "reason": reason},
-    )
-
-
-def credential_clear_attention(credential: Credential) -> None:
-    Credential.objects.filter(pk=credential.pk).update(needs_attention=False, attention_reason="", attention_at=None)
-    logger.info("integration credential attention cleared", extra={"credential_id": credential.pk})

@@ -10,7 +10,7 @@ An integration is one class in a module under `integrations/providers/<service>/
 
 Defining the class registers it; `registry.discover()` (run when the app loads) imports every
 module of every provider folder. Duplicate ids, bad versions and invalid schemas are reported
-by the system check in `integrations.checks`, not at import, so one bad module cannot keep the
+by the system check in `integrations.registry.checks`, not at import, so one bad module cannot keep the
 hub from starting without saying why. See docs/integrations.md.
 """
 
@@ -276,8 +276,8 @@ class BaseIntegration:
 
     def resolve_secret(self, owner=None) -> ResolvedSecret | None:
         """The owner's credential, else the global credential, else the settings-store value."""
-        from integrations.credentials import credential_resolve
-        from integrations.settings_store import setting_get
+        from integrations.secrets.selectors import credential_resolve
+        from integrations.secrets.settings_store import setting_get
 
         meta = self.metadata
         if meta.credentials_provider:
@@ -300,7 +300,7 @@ class BaseIntegration:
     def credentials_refused(self, secret: ResolvedSecret | None, *, reason: str) -> None:
         """The service refused the secret: flag the credential for the admin (a setting or a
         config value cannot be flagged; it is logged instead)."""
-        from integrations.credentials import credential_mark_needs_attention
+        from integrations.secrets.services import credential_mark_needs_attention
 
         if secret is None:
             return
@@ -355,12 +355,6 @@ class IntegrationRegistry:
             if cls not in self._classes:
                 self._classes.append(cls)
         return cls
-
-    def unregister(self, cls: type[BaseIntegration]) -> None:
-        with self._lock:
-            if cls in self._classes:
-                self._classes.remove(cls)
-            self._instances.pop(cls, None)
 
     def registered_classes(self) -> list[type[BaseIntegration]]:
         """Every registered class, duplicates and broken ones included (for the system check)."""

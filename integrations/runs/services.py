@@ -26,7 +26,6 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from config.errors import DomainError
-from integrations import crypto
 from integrations.models import IntegrationRun
 from integrations.registry import (
     BaseIntegration,
@@ -35,6 +34,7 @@ from integrations.registry import (
     UnknownIntegration,
     registry,
 )
+from integrations.secrets import crypto
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +146,8 @@ def _user_or_none(user):
 
 def _call(integration: BaseIntegration, config: dict, *, owner, run: IntegrationRun) -> IntegrationResult:
     """Execute, turning anything the integration lets escape into a normalized failure."""
-    from integrations.credentials import CredentialMissing
     from integrations.outbound import OutboundError
+    from integrations.secrets.selectors import CredentialMissing
 
     context = {"run_id": str(run.id), "trigger": run.trigger}
     try:
@@ -270,7 +270,7 @@ def integration_execute(
 def integration_run_enqueue(run_id, *, countdown: float | None = None) -> None:
     """Hand a queued run to the workers. A broker that is down loses nothing: the run stays
     queued, with its config, and `runs_recover` queues it again once it is due."""
-    from integrations.run_tasks import integration_run_execute
+    from integrations.runs.tasks import integration_run_execute
 
     try:
         integration_run_execute.apply_async((str(run_id),), countdown=countdown)
@@ -483,3 +483,27 @@ def integration_run_record_failure(
         connection=connection,
         event_key=event_key,
     )
+
+
+WEATHER_INTEGRATION = "openweathermap.current_weather"
+
+
+def weather_current(*, city: str) -> dict:
+    """`{city, temperature, description, source}` for a city, through the weather integration
+    (cached by the outbound layer, as the original lab's endpoint was). Not recorded as a run:
+    this is a read-through endpoint, hit far more often than integrations are executed."""
+    integration = registry.get(WEATHER_INTEGRATION)
+    try:
+        config = config_validate(integration, {"city": city.strip()})
+    except ConfigInvalid as exc:
+        raise DomainError(next(iter(exc.errors.values()))[0], field="city") from None
+    result = integration.execute(config)
+    if not result.ok:
+        raise IntegrationFailed(result)
+    data = result.result
+    return {
+        "city": data["city"],
+        "temperature": data["temperature"],
+        "description": data["description"],
+        "source": result.source,
+    }

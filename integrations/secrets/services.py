@@ -1,5 +1,5 @@
-"""Every write of the integrations layer goes through these functions: the admin, the API,
-tasks and commands call them. One section per concern."""
+"""Every write of settings and credentials goes through these functions: the admin, the API,
+tasks, commands and the outbound layer's reports (a refused credential) call them."""
 
 import logging
 import re
@@ -9,15 +9,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import DomainError, NotFound
-from integrations import crypto, settings_store
-from integrations.models import Credential, Setting
+from integrations.models import SETTING_KEY, SETTING_KEY_MESSAGE, Credential, Setting, setting_is_secret
+from integrations.secrets import crypto, settings_store
+from integrations.secrets.selectors import ResolvedCredential
 
 logger = logging.getLogger(__name__)
 
 
-# ------------------------------------------------------------------- settings and credentials
-
 UNCHANGED: Any = object()
+ATTENTION_REASON_MAX_LENGTH = 500
 
 
 def _user_or_none(user):
@@ -72,7 +72,7 @@ def _setting_store_value(setting: Setting, value: Any) -> None:
         setting.value, setting.value_encrypted = None, ""
         return
     type_ = settings_store.setting_type_of(setting.key, setting.type)
-    secret = setting.is_secret or type_ == "secret"
+    secret = setting_is_secret(type_=type_, marked_secret=setting.is_secret)
     clean = settings_store.value_clean(type_, value, key=setting.key, secret=secret)
     text = settings_store.value_to_text(type_, clean)
     if secret:
@@ -124,13 +124,15 @@ def setting_create(
     *, key: str, type: str, description: str = "", is_secret: bool = False, value: Any = None, updated_by=None
 ) -> Setting:
     """Add a setting that is not declared in code (declared ones exist already)."""
-    if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,99}", key or ""):
-        raise DomainError("Use upper-case letters, digits and underscores.", field="key")
+    if not re.fullmatch(SETTING_KEY, key or ""):
+        raise DomainError(SETTING_KEY_MESSAGE, field="key")
     if key in settings_store.KNOWN_SETTINGS:
         raise DomainError(f"{key} is declared in code; set its value instead.", field="key")
     if type not in settings_store.SETTING_TYPES:
         raise DomainError(f"Type must be one of {', '.join(settings_store.SETTING_TYPES)}.", field="type")
-    setting = Setting(key=key, type=type, description=description, is_secret=is_secret or type == "secret")
+    setting = Setting(
+        key=key, type=type, description=description, is_secret=setting_is_secret(type_=type, marked_secret=is_secret)
+    )
     _setting_store_value(setting, value)
     setting.updated_by = _user_or_none(updated_by)
     try:
@@ -303,3 +305,35 @@ def credential_delete(*, credential: Credential) -> None:
     credential_id, provider = credential.pk, credential.provider
     credential.delete()
     logger.info("integration credential deleted", extra={"credential_id": credential_id, "provider": provider})
+
+
+def _reason_scrubbed(reason: str, credential: Credential | ResolvedCredential) -> str:
+    """The reason without the credential's secret: callers pass error texts, and an HTTP
+    error's text may quote the request URL, which holds a query-parameter API key."""
+    secret = getattr(credential, "secret", None)
+    if secret is None and getattr(credential, "secret_encrypted", ""):
+        try:
+            secret = crypto.decrypt(credential.secret_encrypted)
+        except crypto.DecryptionFailed:
+            secret = None
+    if secret:
+        reason = reason.replace(secret, crypto.mask(secret))
+    return reason[:ATTENTION_REASON_MAX_LENGTH]
+
+
+def credential_mark_needs_attention(credential: Credential | ResolvedCredential, *, reason: str) -> None:
+    """Flag a credential the provider refused (401/403), with why and when; the admin lists
+    flagged credentials, and saving a new secret clears the flag."""
+    reason = _reason_scrubbed(str(reason), credential)
+    Credential.objects.filter(pk=credential.id).update(
+        needs_attention=True, attention_reason=reason, attention_at=timezone.now()
+    )
+    logger.warning(
+        "integration credential needs attention",
+        extra={"credential_id": credential.id, "provider": credential.provider, "reason": reason},
+    )
+
+
+def credential_clear_attention(credential: Credential) -> None:
+    Credential.objects.filter(pk=credential.pk).update(needs_attention=False, attention_reason="", attention_at=None)
+    logger.info("integration credential attention cleared", extra={"credential_id": credential.pk})

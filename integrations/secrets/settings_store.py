@@ -33,14 +33,14 @@ from django.core.validators import URLValidator
 from django.db import connection, transaction
 
 from config.errors import DomainError, NotFound
-from integrations import crypto
+from integrations.models.settings import SETTING_KEY, SETTING_KEY_MESSAGE, setting_is_secret
+from integrations.secrets import crypto
 
 logger = logging.getLogger(__name__)
 
 SETTING_TYPES = ("str", "int", "float", "bool", "url", "json", "secret")
 VALUE_MAX_LENGTH = 10_000
 VERSION_CACHE_KEY = "integrations:settings:version"
-_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,99}$")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -77,11 +77,11 @@ def register_setting(
     key: str, *, type: str = "str", description: str = "", secret: bool = False, default: Any = None
 ) -> SettingSpec:
     """Declare a known setting (idempotent for an identical declaration)."""
-    if not _KEY_RE.match(key):
-        raise ImproperlyConfigured(f"Setting key {key!r}: use upper-case letters, digits and underscores.")
+    if not re.fullmatch(SETTING_KEY, key):
+        raise ImproperlyConfigured(f"Setting key {key!r}: {SETTING_KEY_MESSAGE.lower()}")
     if type not in SETTING_TYPES:
         raise ImproperlyConfigured(f"Setting {key}: unknown type {type!r}; one of {', '.join(SETTING_TYPES)}.")
-    secret = secret or type == "secret"
+    secret = setting_is_secret(type_=type, marked_secret=secret)
     if default is not None:
         try:
             default = value_clean(type, default, key=key, secret=secret)
@@ -219,7 +219,7 @@ class _Entry:
 
 def _entry_from_row(row) -> _Entry:
     type_ = setting_type_of(row.key, row.type)
-    secret = row.is_secret or type_ == "secret"
+    secret = setting_is_secret(type_=type_, marked_secret=row.is_secret)
     if not row.has_value:
         return _Entry(type_, secret, _NO_VALUE)
     try:
@@ -389,7 +389,7 @@ def setting_public_state(setting) -> SettingPublicState:
     """The effective value of a setting row as the admin and the API show it (secrets masked)."""
     spec = KNOWN_SETTINGS.get(setting.key)
     type_ = setting_type_of(setting.key, setting.type)
-    secret = setting.is_secret or type_ == "secret"
+    secret = setting_is_secret(type_=type_, marked_secret=setting.is_secret)
 
     def shown(value):
         return crypto.mask(value_to_text(type_, value)) if secret else value
@@ -408,19 +408,3 @@ def setting_public_state(setting) -> SettingPublicState:
     if spec is not None and spec.default is not None:
         return SettingPublicState(shown(spec.default), "default")
     return SettingPublicState(None, None)
-
-
-# ------------------------------------------------------------------------- signal receivers
-
-
-def _setting_saved(sender, **kwargs) -> None:
-    settings_changed()
-
-
-def connect_signals() -> None:
-    from django.db.models.signals import post_delete, post_save
-
-    from integrations.models import Setting
-
-    post_save.connect(_setting_saved, sender=Setting, dispatch_uid="integrations.settings_changed.save")
-    post_delete.connect(_setting_saved, sender=Setting, dispatch_uid="integrations.settings_changed.delete")

@@ -2,8 +2,9 @@
 
 The event handlers run inside the worker's transaction that hands the event on (device events)
 or processes the delivery (webhooks). They only create run rows; the integration itself runs in
-the run task after commit (`integrations.runs`). One run per connection and event (a unique
-constraint), so an event task that is retried or delivered twice never runs a connection twice.
+the run task after commit (`integrations.runs`); `receivers.py` hands them the events. One run
+per connection and event (a unique constraint), so an event task that is retried or delivered
+twice never runs a connection twice.
 """
 
 import logging
@@ -11,15 +12,13 @@ import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.dispatch import receiver
 
 from config.errors import DomainError
 from devices.models import Owner
-from devices.tasks import device_event_dispatched
-from integrations import runs
+from integrations.connections.selectors import connections_matching
 from integrations.models import Connection, IntegrationRun
 from integrations.registry import ErrorCode, registry
-from integrations.webhooks.signals import webhook_received
+from integrations.runs import services as runs
 
 logger = logging.getLogger(__name__)
 
@@ -118,20 +117,6 @@ def connection_config_check(*, event: str, integration_id: str, config_template:
         raise TemplateError(f"The config does not fit the integration: {problems}", field="config_template") from None
 
 
-def connections_matching(
-    *, event: str, owner_slug: str | None = None, measurement_type_slug: str | None = None, webhook_endpoint=None
-):
-    qs = Connection.objects.filter(is_active=True, event=event).select_related("owner", "measurement_type")
-    if webhook_endpoint is not None:
-        return qs.filter(webhook_endpoint=webhook_endpoint)
-    return [
-        connection
-        for connection in qs
-        if (connection.owner is None or connection.owner.slug == owner_slug)
-        and (connection.measurement_type is None or connection.measurement_type.slug == measurement_type_slug)
-    ]
-
-
 def _connection_run(connection: Connection, *, context: dict, event_key: str, owner: Owner | None) -> None:
     fields = {
         "owner": connection.owner or owner,
@@ -184,31 +169,3 @@ def connections_run_for_event(
     for connection in matching:
         _connection_run(connection, context=context, event_key=event_key, owner=owner)
     return len(matching)
-
-
-@receiver(device_event_dispatched, dispatch_uid="integrations.connections.device_event")
-def _on_device_event(sender, event, **kwargs):
-    context = {**event.payload, "event": event.kind, "at": event.created_at.isoformat()}
-    connections_run_for_event(
-        event=event.kind,
-        context=context,
-        event_key=f"device-event:{event.id}",
-        owner_slug=event.payload.get("owner"),
-        measurement_type_slug=event.payload.get("measurement_type"),
-    )
-
-
-@receiver(webhook_received, dispatch_uid="integrations.connections.webhook")
-def _on_webhook(sender, endpoint, delivery, payload, **kwargs):
-    context = {
-        "event": Connection.Event.WEBHOOK_RECEIVED,
-        "endpoint": endpoint.name,
-        "delivery_id": delivery.delivery_id,
-        "payload": payload,
-    }
-    connections_run_for_event(
-        event=Connection.Event.WEBHOOK_RECEIVED,
-        context=context,
-        event_key=f"webhook-delivery:{delivery.pk}",
-        webhook_endpoint=endpoint,
-    )
