@@ -20,6 +20,7 @@ from integrations.registry.base import (
     is_secret_schema,
     registry,
     secret_paths,
+    upstream_message,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "is_secret_schema",
     "registry",
     "secret_paths",
+    "upstream_message",
 ]

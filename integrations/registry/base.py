@@ -151,6 +151,14 @@ class IntegrationMetadata:
         }
 
 
+def upstream_message(body: Any, key: str = "message") -> str | None:
+    """A service's own explanation in a JSON error body (`{"message": "Bad credentials"}`), cut
+    short; None when the body holds none."""
+    if isinstance(body, dict) and isinstance(body.get(key), str):
+        return body[key][:200]
+    return None
+
+
 def is_secret_schema(schema: Any) -> bool:
     return isinstance(schema, Mapping) and any(schema.get(keyword) is True for keyword in SECRET_KEYWORDS)
 
@@ -254,6 +262,8 @@ class BaseIntegration:
     """
 
     metadata: ClassVar[IntegrationMetadata]
+    # How failure messages name the service ("GitHub: Bad credentials").
+    service_label: ClassVar[str] = ""
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -311,6 +321,18 @@ class BaseIntegration:
                 "integration secret refused",
                 extra={"integration": self.metadata.id, "origin": secret.origin, "setting": secret.setting},
             )
+
+    def unexpected_format(self) -> IntegrationResult:
+        """The service answered, but not in the shape its wire format promises."""
+        return IntegrationResult.failure(
+            ErrorCode.BAD_RESPONSE, f"{self.service_label} answered in an unexpected format."
+        )
+
+    def failure_upstream(self, exc, upstream: str | None, *, secret: ResolvedSecret | None = None) -> IntegrationResult:
+        """The normalized failure of an `OutboundError`, in the service's own words when its
+        error body gave some (`upstream`, see `upstream_message`)."""
+        message = f"{self.service_label}: {upstream}" if upstream else None
+        return self.failure_from(exc, secret=secret, message=message)
 
     def failure_from(
         self,

@@ -30,6 +30,7 @@ def _error_type(body) -> str | None:
 
 
 class LatestRates(BaseIntegration):
+    service_label = "ExchangeRate-API"
     metadata = IntegrationMetadata(
         id="exchangerate.latest",
         version="1.0.0",
@@ -73,9 +74,7 @@ class LatestRates(BaseIntegration):
                 ErrorCode.NOT_FOUND, f"Unsupported currency code {base} ({_error_type(exc.body) or 'not found'})."
             )
         except outbound.OutboundError as exc:
-            error_type = _error_type(exc.body)
-            message = f"ExchangeRate-API: {error_type}" if error_type else None
-            return self.failure_from(exc, message=message)
+            return self.failure_upstream(exc, _error_type(exc.body))
         data = answer.data
         error_type = _error_type(data)
         if error_type == "unsupported-code":
@@ -93,9 +92,7 @@ class LatestRates(BaseIntegration):
                 "rates": rates,
             }
         except (KeyError, TypeError, ValueError, AttributeError):
-            return IntegrationResult.failure(
-                ErrorCode.BAD_RESPONSE, "ExchangeRate-API answered in an unexpected format."
-            )
+            return self.unexpected_format()
         if config.get("symbols"):
             missing = [code for code in config["symbols"] if code not in rates]
             if missing:

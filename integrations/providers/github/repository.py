@@ -18,20 +18,15 @@ from integrations.registry import (
     IntegrationMetadata,
     IntegrationResult,
     ResolvedSecret,
+    upstream_message,
 )
 
 SERVICE = "github"
 API_VERSION = "2022-11-28"
 
 
-def _upstream_message(exc) -> str | None:
-    body = exc.body
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"][:200]
-    return None
-
-
 class Repository(BaseIntegration):
+    service_label = "GitHub"
     metadata = IntegrationMetadata(
         id="github.repository",
         version="1.0.0",
@@ -91,12 +86,12 @@ class Repository(BaseIntegration):
                 ErrorCode.NOT_FOUND, "Repository not found (or not visible with this token)."
             )
         except outbound.OutboundError as exc:
-            upstream = _upstream_message(exc)
+            upstream = upstream_message(exc.body)
             if exc.status == 403 and upstream and "rate limit" in upstream.lower():
                 return IntegrationResult.failure(
                     ErrorCode.RATE_LIMITED, f"GitHub: {upstream}", retry_after=exc.retry_after
                 )
-            return self.failure_from(exc, secret=secret, message=f"GitHub: {upstream}" if upstream else None)
+            return self.failure_upstream(exc, upstream, secret=secret)
         data = answer.data
         try:
             result = {
@@ -109,5 +104,5 @@ class Repository(BaseIntegration):
                 "private": bool(data.get("private", False)),
             }
         except (KeyError, TypeError, ValueError, AttributeError):
-            return IntegrationResult.failure(ErrorCode.BAD_RESPONSE, "GitHub answered in an unexpected format.")
+            return self.unexpected_format()
         return IntegrationResult.success(result, source=answer.source, stale=answer.stale)

@@ -12,19 +12,20 @@ import datetime as dt
 from django.conf import settings
 
 from integrations import outbound
-from integrations.registry import BaseIntegration, Category, ErrorCode, IntegrationMetadata, IntegrationResult
+from integrations.registry import (
+    BaseIntegration,
+    Category,
+    ErrorCode,
+    IntegrationMetadata,
+    IntegrationResult,
+    upstream_message,
+)
 
 SERVICE = "openweathermap"
 
 
-def _upstream_message(exc) -> str | None:
-    body = exc.body
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"][:200]
-    return None
-
-
 class CurrentWeather(BaseIntegration):
+    service_label = "OpenWeatherMap"
     metadata = IntegrationMetadata(
         id="openweathermap.current_weather",
         version="1.0.0",
@@ -78,7 +79,7 @@ class CurrentWeather(BaseIntegration):
                 "observed_at": dt.datetime.fromtimestamp(int(data["dt"]), tz=dt.UTC).isoformat(),
             }
         except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-            return IntegrationResult.failure(ErrorCode.BAD_RESPONSE, "OpenWeatherMap answered in an unexpected format.")
+            return self.unexpected_format()
         return IntegrationResult.success(result, source=answer.source, stale=answer.stale)
 
     def _call(self, config, *, owner, base_url: str, cache_key_parts: list):
@@ -90,23 +91,24 @@ class CurrentWeather(BaseIntegration):
         if config.get("lang"):
             params["lang"] = config["lang"]
         # A stored credential says where its key goes; the setting is OpenWeatherMap's `appid`.
-        auth = secret.credential.request_auth() if secret.credential else {"params": {"appid": secret.value}}
-        params.update(auth.get("params", {}))
+        request = {"params": params}
+        if secret.credential:
+            request = secret.credential.apply(request)
+        else:
+            params["appid"] = secret.value
         try:
             return outbound.request(
                 integration=SERVICE,
                 operation="current_weather",
                 method="GET",
                 url=f"{base_url}/data/2.5/weather",
-                params=params,
-                headers=auth.get("headers"),
-                auth=auth.get("auth"),
+                params=request["params"],
+                headers=request.get("headers"),
+                auth=request.get("auth"),
                 cache_ttl=self.metadata.cache_ttl,
                 cache_key_parts=cache_key_parts,
             )
         except outbound.IntegrationNotFound:
             raise
         except outbound.OutboundError as exc:
-            upstream = _upstream_message(exc)
-            message = f"OpenWeatherMap: {upstream}" if upstream else None
-            return self.failure_from(exc, secret=secret, message=message)
+            return self.failure_upstream(exc, upstream_message(exc.body), secret=secret)

@@ -56,6 +56,7 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
 
 
 class SendMessage(BaseIntegration):
+    service_label = "Telegram"
     metadata = IntegrationMetadata(
         id="telegram.send_message",
         version="1.0.0",
@@ -96,7 +97,7 @@ class SendMessage(BaseIntegration):
         except TelegramError as exc:
             return self._failure(exc, secret)
         except (KeyError, TypeError, ValueError, AttributeError):  # JSON, but not a Message
-            return IntegrationResult.failure(ErrorCode.BAD_RESPONSE, "Telegram answered in an unexpected format.")
+            return self.unexpected_format()
         return IntegrationResult.success(
             {
                 "message_id": message.message_id,
