@@ -24,10 +24,22 @@ def model_update(
         raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
     changed = []
     for field, value in data.items():
-        if getattr(instance, field) != value:
+        if _current(instance, field) != _comparable(value, instance._meta.get_field(field)):
             setattr(instance, field, value)
             changed.append(field)
     if changed and any(f.name == "updated_by" for f in instance._meta.concrete_fields):
         instance.updated_by = updated_by if getattr(updated_by, "is_authenticated", False) else None
         changed.append("updated_by")
     return changed, bool(changed)
+
+
+def _current(instance: models.Model, field: str) -> Any:
+    model_field = instance._meta.get_field(field)
+    # A foreign key compares by id: reading the related object would cost a query.
+    return getattr(instance, model_field.attname if model_field.many_to_one else field)
+
+
+def _comparable(value: Any, model_field) -> Any:
+    if model_field.many_to_one and isinstance(value, models.Model):
+        return value.pk
+    return value

@@ -10,6 +10,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from config.admin import copy_fields
 from config.errors import DomainError
 from integrations.models import Credential
 from integrations.registry import registry
@@ -17,14 +18,6 @@ from integrations.secrets import crypto, services
 from integrations.secrets.services import credential_clear_attention
 
 EDITABLE_FIELDS = ("provider", "owner", "name", "strategy", "api_key_in", "api_key_name", "username")
-
-
-def _copy_fields(target, source) -> None:
-    """Make the admin's form instance the row a service saved, so the admin logs and links it."""
-    for field in type(source)._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-    target._state.adding = False
-    target._state.db = source._state.db
 
 
 def provider_choices(current: str = "") -> list[tuple[str, str]]:
@@ -172,7 +165,7 @@ class CredentialAdmin(admin.ModelAdmin):
             credential = services.credential_update(credential=obj, secret=secret, updated_by=request.user, **fields)
         else:
             credential = services.credential_create(**fields, secret=secret, updated_by=request.user)
-        _copy_fields(obj, credential)
+        copy_fields(obj, credential)
 
     def delete_model(self, request, obj):
         services.credential_delete(credential=obj)

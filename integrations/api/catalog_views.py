@@ -8,6 +8,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from config.errors import NotFound
+from config.permissions import user_with_permission
 from devices.api.authentication import DevicePrincipal
 from integrations.api import catalog_serializers as serializers
 from integrations.registry import selectors
@@ -31,15 +32,12 @@ class IsUser(permissions.BasePermission):
         return _is_user(request.user)
 
 
-class CanUseIntegrations(permissions.BasePermission):
-    """Every use of an integration — reading the catalog, executing one, the weather endpoint —
-    needs the one permission `integrations.execute_integration`: the calls spend the
-    organization's stored credentials and quotas, and the catalog tells what they can reach."""
-
-    message = "You need the 'execute integrations' permission (integrations.execute_integration)."
-
-    def has_permission(self, request, view):
-        return _is_user(request.user) and request.user.has_perm(EXECUTE_PERMISSION)
+# Every use of an integration — reading the catalog, executing one, the weather endpoint — needs
+# the one permission `integrations.execute_integration`: the calls spend the organization's
+# stored credentials and quotas, and the catalog tells what they can reach.
+CanUseIntegrations = user_with_permission(
+    EXECUTE_PERMISSION, "You need the 'execute integrations' permission (integrations.execute_integration)."
+)
 
 
 class WeatherAccess(CanUseIntegrations):

@@ -5,11 +5,12 @@ import json
 import django_filters
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import DomainError
+from config.permissions import user_with_permission
 from integrations.api import settings_serializers as serializers
 from integrations.models import SETTING_KEY, Credential, Setting
 from integrations.secrets import services, settings_store
@@ -75,12 +76,9 @@ class CredentialFilter(django_filters.FilterSet):
         fields = ["provider", "owner", "strategy", "needs_attention", "is_global"]
 
 
-class CanChangeCredential(permissions.BasePermission):
-    message = "You need the 'change integration credential' permission."
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm("integrations.change_credential"))
+CanChangeCredential = user_with_permission(
+    "integrations.change_credential", "You need the 'change integration credential' permission."
+)
 
 
 @extend_schema(tags=["integrations"])

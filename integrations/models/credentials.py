@@ -1,13 +1,14 @@
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+
+from config.models import ChangeStamped
 
 __all__ = ["Credential", "PROVIDER_PATTERN"]
 
 PROVIDER_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 
-class Credential(models.Model):
+class Credential(ChangeStamped):
     """How to authenticate to one provider, for one owner or (owner empty) for everyone.
 
     Resolve it with `integrations.credentials.credential_resolve(provider=..., owner=...)`:
@@ -62,15 +63,6 @@ class Credential(models.Model):
     attention_reason = models.CharField(max_length=500, blank=True, editable=False)
     attention_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        editable=False,
-        related_name="+",
-    )
 
     class Meta:
         ordering = ["provider", "owner_id"]

@@ -1,6 +1,7 @@
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+
+from config.models import ChangeStamped
 
 __all__ = ["Setting", "SETTING_KEY", "SETTING_KEY_MESSAGE", "SETTING_KEY_PATTERN", "setting_is_secret"]
 
@@ -15,7 +16,7 @@ def setting_is_secret(*, type_: str, marked_secret: bool) -> bool:
     return marked_secret or type_ == "secret"
 
 
-class Setting(models.Model):
+class Setting(ChangeStamped):
     """A typed integration setting stored in the database (tokens, URLs, parameters).
 
     Read it with `integrations.secrets.settings_store.setting_get(key)`, write it with the services.
@@ -47,15 +48,6 @@ class Setting(models.Model):
     # NULL = no value stored (the environment or the default applies); "" is a valid text value.
     value = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001
     value_encrypted = models.TextField(blank=True, default="", editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        editable=False,
-        related_name="+",
-    )
 
     class Meta:
         ordering = ["key"]

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import DomainError, NotFound
+from config.services import model_update
 from integrations.models import SETTING_KEY, SETTING_KEY_MESSAGE, Credential, Setting, setting_is_secret
 from integrations.secrets import crypto, settings_store
 from integrations.secrets.selectors import ResolvedCredential
@@ -253,13 +254,9 @@ _CREDENTIAL_EDITABLE = {"provider", "owner", "name", "strategy", "api_key_in", "
 
 def credential_update(*, credential: Credential, secret: str | None = None, updated_by=None, **changes) -> Credential:
     """Change a credential; a new secret clears its needs-attention flag (None keeps the old one)."""
-    unknown = set(changes) - _CREDENTIAL_EDITABLE
-    if unknown:
-        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
-        for field, value in changes.items():
-            setattr(credential, field, value)
+        model_update(instance=credential, fields=_CREDENTIAL_EDITABLE, data=changes)
         credential_validate(
             strategy=credential.strategy,
             api_key_in=credential.api_key_in,

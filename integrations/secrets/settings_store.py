@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -372,8 +371,6 @@ def setting_get(key: str, default: Any = _REQUIRED) -> Any:
     """
     return store.get(key, default)
 
-
-asetting_get = sync_to_async(setting_get)
 
 
 @dataclasses.dataclass(frozen=True)
