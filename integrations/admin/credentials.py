@@ -1,6 +1,6 @@
 """Admin of provider credentials: secrets write-only, refused credentials flagged for attention.
 
-Every write goes through `integrations.services`; the attention flag is set by the outbound
+Every write goes through `integrations.secrets.services`; the attention flag is set by the outbound
 layer when a provider answers 401/403, and cleared here or by saving a new secret.
 """
 

@@ -1,6 +1,6 @@
 """Admin of the integration settings: typed values, secrets masked and never sent back.
 
-Every write goes through `integrations.services` (validation, encryption, the version stamp
+Every write goes through `integrations.secrets.services` (validation, encryption, the version stamp
 that makes every process reload). Settings declared in code are listed even before a value is
 stored; their key, type, secrecy and description come from code and are read-only here.
 """

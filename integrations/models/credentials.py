@@ -11,7 +11,7 @@ PROVIDER_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 class Credential(ChangeStamped):
     """How to authenticate to one provider, for one owner or (owner empty) for everyone.
 
-    Resolve it with `integrations.credentials.credential_resolve(provider=..., owner=...)`:
+    Resolve it with `integrations.secrets.selectors.credential_resolve(provider=..., owner=...)`:
     the owner's credential wins over the global one. The secret part (API key, token or
     password) is stored only encrypted.
     """

@@ -3,7 +3,7 @@ maybe secrets) only encrypted, and only until the run is final — so that a run
 lost (a broker that restarted empty, a worker killed) can be executed later; afterwards only
 what the integration's `summarize` keeps of a successful result.
 
-Writes go through `integrations.runs`; reads through `integrations.selectors`.
+Writes go through `integrations.runs.services`; reads through `integrations.runs.selectors`.
 """
 
 import uuid
@@ -68,7 +68,7 @@ class IntegrationRun(models.Model):
     event_key = models.CharField(
         max_length=100, blank=True, help_text="The event a connection run answers: one run per connection and event."
     )
-    # Encrypted (integrations.crypto); emptied when the run is final. Never shown.
+    # Encrypted (integrations.secrets.crypto); emptied when the run is final. Never shown.
     config_sealed = models.TextField(blank=True, default="", editable=False)
     due_at = models.DateTimeField(
         null=True,

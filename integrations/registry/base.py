@@ -243,7 +243,7 @@ class ResolvedSecret:
 
     value: str = dataclasses.field(repr=False)
     origin: str  # "credential" | "setting" | "config"
-    credential: Any = None  # integrations.credentials.ResolvedCredential when origin is "credential"
+    credential: Any = None  # integrations.secrets.selectors.ResolvedCredential when origin is "credential"
     setting: str | None = None
 
     def __repr__(self) -> str:

@@ -238,7 +238,7 @@ def integration_execute(
     a side-effecting integration — or any, with `background` — in a Celery task once the
     current transaction commits (the outcome's run is queued). Raises UnknownIntegration or
     ConfigInvalid before any run exists. A run of a `connection` for an `event_key` is unique:
-    creating it twice raises IntegrityError (see `integrations.connections`)."""
+    creating it twice raises IntegrityError (see `integrations.connections.services`)."""
     integration = registry.get(integration_id)
     config = config_validate(integration, config)
     meta = integration.metadata

@@ -2,7 +2,7 @@
 
 Keys come from INTEGRATIONS_ENCRYPTION_KEYS: the first one encrypts, every one decrypts, so a
 new key is put first and the old one kept until `manage.py secrets_reencrypt` has run
-(`integrations.reencryption`, which covers every column encrypted here).
+(`integrations.secrets.reencryption`, which covers every column encrypted here).
 
 Without a configured key we derive one from SECRET_KEY (HKDF-SHA256) and log a warning once,
 whatever DEBUG says; `manage.py check` also warns when DEBUG is off (integrations.W001). We
