@@ -372,7 +372,6 @@ def setting_get(key: str, default: Any = _REQUIRED) -> Any:
     return store.get(key, default)
 
 
-
 @dataclasses.dataclass(frozen=True)
 class SettingPublicState:
     """What people and the API may see of a setting: secrets masked."""
