@@ -8,7 +8,7 @@ secret marked so, and an `execute` method of its own.
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from django.core import checks
 from jsonschema import Draft202012Validator
@@ -56,83 +56,90 @@ def _unmarked_secrets(schema, path: str = "$") -> list[str]:
     return found
 
 
-def _check_metadata(cls: type, meta: IntegrationMetadata) -> list[checks.CheckMessage]:
-    errors: list[checks.CheckMessage] = []
-    label = _label(cls)
+Problem = tuple[str, str, str]  # message, hint, check id
 
-    def error(message: str, hint: str, id_: str) -> None:
-        errors.append(checks.Error(f"{label}: {message}", hint=hint, obj=cls, id=id_))
 
+def _identity_problems(meta: IntegrationMetadata) -> Iterator[Problem]:
     if not isinstance(meta.id, str) or not ID_PATTERN.match(meta.id):
-        error(
+        yield (
             f"invalid id {meta.id!r}.",
             "Use '<service>.<action>' in lower case, e.g. 'telegram.send_message'.",
             "integrations.E103",
         )
     if not isinstance(meta.version, str) or not SEMVER_PATTERN.match(meta.version):
-        error(
+        yield (
             f"version {meta.version!r} is not a semantic version.",
             "Use MAJOR.MINOR.PATCH, e.g. '1.0.0'.",
             "integrations.E104",
         )
     if meta.category not in Category.__members__.values():
-        error(f"unknown category {meta.category!r}.", f"One of: {', '.join(Category)}.", "integrations.E105")
+        yield f"unknown category {meta.category!r}.", f"One of: {', '.join(Category)}.", "integrations.E105"
     for field in ("name", "description", "library"):
         if not isinstance(getattr(meta, field), str) or not getattr(meta, field).strip():
-            error(f"metadata.{field} is empty.", "Describe the integration for the catalog.", "integrations.E106")
+            yield f"metadata.{field} is empty.", "Describe the integration for the catalog.", "integrations.E106"
 
+
+def _schema_problems(meta: IntegrationMetadata) -> Iterator[Problem]:
     schema = meta.config_schema
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(part) for part in exc.path) or "(root)"
-        error(
+        yield (
             f"config_schema is not a valid JSON Schema (Draft 2020-12) at {where}: {exc.message}",
             "Fix the schema; it is checked against the Draft 2020-12 meta-schema.",
             "integrations.E107",
         )
-    else:
-        if not isinstance(schema, Mapping) or schema.get("type") != "object":
-            error(
-                'config_schema must describe an object ("type": "object").',
-                "The config is a JSON object of named fields.",
-                "integrations.E107",
-            )
-        for path in _unmarked_secrets(schema):
-            error(
-                f"config field {path} looks secret but is not marked.",
-                'Add "x-secret": true (or "writeOnly": true) so it is masked everywhere.',
-                "integrations.E108",
-            )
+        return
+    if not isinstance(schema, Mapping) or schema.get("type") != "object":
+        yield (
+            'config_schema must describe an object ("type": "object").',
+            "The config is a JSON object of named fields.",
+            "integrations.E107",
+        )
+    for path in _unmarked_secrets(schema):
+        yield (
+            f"config field {path} looks secret but is not marked.",
+            'Add "x-secret": true (or "writeOnly": true) so it is masked everywhere.',
+            "integrations.E108",
+        )
 
+
+def _behaviour_problems(cls: type, meta: IntegrationMetadata) -> Iterator[Problem]:
+    """Credentials, caching and the `execute` method."""
     if meta.credentials_strategy is not None and meta.credentials_strategy not in STRATEGIES:
-        error(
+        yield (
             f"unknown credentials strategy {meta.credentials_strategy!r}.",
             f"One of: {', '.join(STRATEGIES)}.",
             "integrations.E109",
         )
     if meta.credentials_required and not (meta.credentials_provider or meta.credentials_setting):
-        error(
+        yield (
             "credentials are required but no provider or setting is named.",
             "Set credentials_provider (and/or credentials_setting).",
             "integrations.E109",
         )
     if meta.cache_ttl is not None:
         if meta.side_effecting:
-            error("a side-effecting integration cannot be cached.", "Drop cache_ttl.", "integrations.E110")
+            yield "a side-effecting integration cannot be cached.", "Drop cache_ttl.", "integrations.E110"
         elif not isinstance(meta.cache_ttl, int) or isinstance(meta.cache_ttl, bool) or meta.cache_ttl <= 0:
-            error(
+            yield (
                 f"cache_ttl must be a positive number of seconds, not {meta.cache_ttl!r}.",
                 "Use e.g. 600, or None for no cache.",
                 "integrations.E110",
             )
     if cls.execute is BaseIntegration.execute:
-        error(
+        yield (
             "execute() is not implemented.",
             "Implement execute(config, *, owner=None, context=None).",
             "integrations.E111",
         )
-    return errors
+
+
+def _check_metadata(cls: type, meta: IntegrationMetadata) -> list[checks.CheckMessage]:
+    label = _label(cls)
+    problems = [*_identity_problems(meta), *_schema_problems(meta), *_behaviour_problems(cls, meta)]
+    return [checks.Error(f"{label}: {message}", hint=hint, obj=cls, id=id_) for message, hint, id_ in problems]
 
 
 def check_registry(reg: IntegrationRegistry) -> list[checks.CheckMessage]:
