@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from config.errors import DomainError
 from config.permissions import user_with_permission
 from integrations.api import settings_serializers as serializers
-from integrations.models import SETTING_KEY, Credential, Setting
-from integrations.secrets import services, settings_store
+from integrations.models import SETTING_KEY, Credential
+from integrations.secrets import selectors, services, settings_store
 from integrations.secrets.services import credential_clear_attention
 
 SETTING_VALUE_INPUT = serializers.IntegrationSettingValueInputSerializer
@@ -26,7 +26,6 @@ class IntegrationSettingViewSet(
 ):
     """Typed integration settings by key; secrets are write-only and shown masked."""
 
-    queryset = Setting.objects.select_related("updated_by")
     serializer_class = serializers.IntegrationSettingSerializer
     lookup_field = "key"
     lookup_value_regex = SETTING_KEY
@@ -34,6 +33,9 @@ class IntegrationSettingViewSet(
     search_fields = ["key", "description"]
     ordering_fields = ["key", "updated_at"]
     ordering = ["key"]
+
+    def get_queryset(self):
+        return selectors.setting_list()
 
     def list(self, request, *args, **kwargs):
         # Settings declared in code since the last migrate get their row before being listed.
@@ -92,12 +94,14 @@ class IntegrationCredentialViewSet(
 ):
     """Provider credentials per owner (null owner = global default); secrets write-only, masked."""
 
-    queryset = Credential.objects.select_related("owner")
     serializer_class = serializers.IntegrationCredentialSerializer
     filterset_class = CredentialFilter
     search_fields = ["provider", "name", "owner__slug"]
     ordering_fields = ["provider", "updated_at", "attention_at"]
     ordering = ["provider", "owner_id"]
+
+    def get_queryset(self):
+        return selectors.credential_list()
 
     @extend_schema(request=CREDENTIAL_INPUT, responses={201: serializers.IntegrationCredentialSerializer})
     def create(self, request, *args, **kwargs):

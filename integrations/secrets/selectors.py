@@ -12,10 +12,10 @@ secret in the request URL: callers must never log outbound URLs.
 
 import dataclasses
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from config.errors import DomainError
-from integrations.models import Credential
+from integrations.models import Credential, Setting
 from integrations.secrets import crypto
 
 
@@ -103,3 +103,13 @@ def credential_resolve(*, provider: str, owner=None, required: bool = False) -> 
         needs_attention=credential.needs_attention,
         secret=secret,
     )
+
+
+def setting_list() -> QuerySet[Setting]:
+    """Settings as the API and the admin list them (who changed each one included)."""
+    return Setting.objects.select_related("updated_by")
+
+
+def credential_list() -> QuerySet[Credential]:
+    """Credentials as the API and the admin list them (each with its owner)."""
+    return Credential.objects.select_related("owner")
