@@ -35,10 +35,6 @@ class Reencrypted:
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     unreadable: list[str] = dataclasses.field(default_factory=list)  # "credentials #12"
 
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
 
 def secrets_reencrypt() -> Reencrypted:
     """Re-encrypt every encrypted value under the first configured key, batch by batch (a value
