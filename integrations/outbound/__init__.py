@@ -10,6 +10,7 @@
 See docs/outbound.md.
 """
 
+from integrations.outbound.cache import outbound_cache_clear
 from integrations.outbound.client import (
     OutboundClient,
     OutboundResult,
@@ -34,7 +35,6 @@ from integrations.outbound.errors import (
     IntegrationUnavailable,
     OutboundError,
 )
-from integrations.outbound.services import outbound_cache_clear
 
 __all__ = [
     "IntegrationAuthError",
