@@ -1,6 +1,6 @@
 """When an outbound call tries again and how long it waits: the tenacity policy of one call.
 
-Retried: connection errors, timeouts, 429 and 5xx.
+Retried: connection errors, timeouts, and the answers whose error is transient (429, 5xx).
 Retries never repeat a request the service may already have acted on: a non-idempotent call
 (POST/PATCH unless told otherwise) is retried only when it surely did not arrive (the
 connection failed, or the service answered 429). Waits grow exponentially with jitter; on
@@ -19,6 +19,7 @@ from django.conf import settings
 from integrations.outbound import metrics
 from integrations.outbound.calls import Call
 from integrations.outbound.classify import NOT_SENT, outcome_for_exception, outcome_for_status
+from integrations.outbound.errors import http_error_for
 
 logger = logging.getLogger("integrations.outbound")
 
@@ -48,7 +49,11 @@ def retryable_exception(exc: BaseException, idempotent: bool) -> bool:
 
 
 def retryable_status(status: int, idempotent: bool) -> bool:
-    return status == 429 or (idempotent and status >= 500)
+    """An answer whose error is transient (429, 5xx) is worth another attempt — for a
+    non-idempotent call only a 429, which the service refused to process."""
+    if status < 400 or not http_error_for(status).transient:
+        return False
+    return idempotent or status == 429
 
 
 class _ServerWait:
