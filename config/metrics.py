@@ -22,7 +22,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from config.errors import json_error, read_only_view
-from integrations.outbound.metrics import BREAKER_STATE, multiprocess_dir
+from integrations.outbound.breaker import BREAKER_STATE
+from integrations.outbound.metrics import multiprocess_dir
 from integrations.webhooks.metrics import INBOX_STATE
 
 # Read from Redis when /metrics is scraped, not kept per process.

@@ -6,5 +6,5 @@ urlpatterns = [
     path("", include("integrations.api.catalog_urls")),
     path("", include("integrations.api.webhook_urls")),
     path("", include("integrations.api.settings_urls")),
-    path("", include("integrations.outbound.urls")),
+    path("", include("integrations.api.outbound_urls")),
 ]

@@ -4,7 +4,7 @@ by integration, status and trigger."""
 from django.contrib import admin
 
 from integrations.models import IntegrationRun
-from integrations.outbound.services import outbound_cache_clear
+from integrations.outbound import outbound_cache_clear
 from integrations.registry import registry
 
 

@@ -10,16 +10,9 @@
 See docs/outbound.md.
 """
 
-from integrations.outbound.client import (
-    OutboundClient,
-    OutboundResult,
-    arequest,
-    cached,
-    get_client,
-    loggable_url,
-    parse_retry_after,
-    request,
-)
+from integrations.outbound.cache import outbound_cache_clear
+from integrations.outbound.calls import loggable_url
+from integrations.outbound.client import OutboundClient, arequest, cached, get_client, request
 from integrations.outbound.errors import (
     IntegrationAuthError,
     IntegrationBadResponse,
@@ -34,7 +27,8 @@ from integrations.outbound.errors import (
     IntegrationUnavailable,
     OutboundError,
 )
-from integrations.outbound.services import outbound_cache_clear
+from integrations.outbound.results import OutboundResult
+from integrations.outbound.retry import parse_retry_after
 
 __all__ = [
     "IntegrationAuthError",

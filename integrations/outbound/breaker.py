@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from prometheus_client.core import GaugeMetricFamily
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -342,3 +343,37 @@ class CircuitBreaker:
             state,
             extra={"integration": self.integration, "breaker_state": state},
         )
+
+
+class BreakerStateCollector:
+    """switchboard_outbound_breaker_state{integration}: 0 closed, 1 half-open, 2 open.
+
+    Read from the store when /metrics is scraped rather than kept as a per-process gauge: the
+    state lives in Redis, so it is right whichever process serves /metrics, with no stale value
+    left behind by an idle or dead worker."""
+
+    def describe(self):
+        # Registering calls describe(); without it the registry would call collect() at import.
+        return [self._family()]
+
+    def collect(self):
+        family = self._family()
+        try:
+            states = get_store().states()
+        except Exception as exc:  # a scrape must not fail because Redis does
+            logger.warning("breaker states unavailable for /metrics: %s", exc.__class__.__name__)
+            states = {}
+        for integration, state in states.items():
+            family.add_metric([integration], STATE_VALUES.get(state, 0))
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "switchboard_outbound_breaker_state",
+            "Circuit breaker state per integration: 0 closed, 1 half-open, 2 open.",
+            labels=["integration"],
+        )
+
+
+BREAKER_STATE = BreakerStateCollector()

@@ -71,8 +71,9 @@ def store(key: str, entry: CacheEntry, *, keep_seconds: float) -> None:
         logger.warning("outbound cache unavailable: %s", exc.__class__.__name__)
 
 
-def bump_generation(integration: str | None = None) -> None:
-    """Invalidate every entry of `integration` (of every integration when None)."""
+def outbound_cache_clear(*, integration: str | None = None) -> None:
+    """Forget every cached answer of `integration` (of every integration when None). O(1): the
+    generation is bumped, older entries stop matching and expire on their own."""
     key = _GLOBAL_GENERATION if integration is None else _generation_key(integration)
     try:
         cache.incr(key)

@@ -3,7 +3,8 @@
 Views that let one of these escape answer clean JSON with the status below (the caller of our
 API sees "the weather service is unavailable", never a 500). Provider modules catch
 `OutboundError` and turn `code` into their normalized error. `transient` says whether trying
-again later may help (a Celery task may schedule a retry, e.g. after `retry_after` seconds).
+again later may help: the client's retry policy repeats the answers whose error is transient
+(429, 5xx), and a caller may schedule a retry (e.g. after `retry_after` seconds).
 Messages never hold URLs, query strings, credentials or upstream bodies; `body` keeps the
 upstream error body for the provider to read, and is never logged.
 """

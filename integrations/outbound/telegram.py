@@ -27,8 +27,10 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from integrations.outbound.client import OutboundClient, get_client, loggable_url, parse_retry_after
+from integrations.outbound.calls import loggable_url
+from integrations.outbound.client import OutboundClient, get_client
 from integrations.outbound.errors import IntegrationTimeout, OutboundError
+from integrations.outbound.retry import parse_retry_after
 
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
 _METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

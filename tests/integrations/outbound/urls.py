@@ -2,4 +2,4 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("api/v1/", include("integrations.outbound.urls"))]
+urlpatterns = [path("api/v1/", include("integrations.api.outbound_urls"))]

@@ -1,4 +1,7 @@
-"""API of the outbound layer: clearing cached answers (staff with the permission only)."""
+"""API over the outbound layer: clearing cached answers (staff with the permission only).
+
+The permission is not `config.permissions.user_with_permission`: it also requires staff status,
+and its refusal names the permission."""
 
 import re
 
@@ -8,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import DomainError
-from integrations.outbound.services import outbound_cache_clear
+from integrations.outbound import outbound_cache_clear
 
 # Declared in the Meta.permissions of an integrations model; superusers have it anyway.
 CACHE_CLEAR_PERMISSION = "integrations.clear_outbound_cache"

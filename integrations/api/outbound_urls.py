@@ -1,8 +1,8 @@
-"""Mounted under /api/v1/ by the integrations URLconf."""
+"""Outbound cache API, mounted under /api/v1/ by the integrations URLconf."""
 
 from django.urls import path
 
-from integrations.outbound import views
+from integrations.api import outbound_views as views
 
 urlpatterns = [
     path("integrations/cache/clear/", views.OutboundCacheClearAllView.as_view(), name="outbound-cache-clear-all"),
