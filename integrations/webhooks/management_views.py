@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from config.errors import NotFound
 from integrations.models.webhooks import WebhookEndpoint
-from integrations.webhooks import selectors, serializers, services
+from integrations.webhooks import endpoints, selectors, serializers
 
 
 class CanChangeWebhookEndpoint(permissions.BasePermission):
@@ -46,7 +46,7 @@ class WebhookEndpointViewSet(
     def create(self, request):
         data = serializers.EndpointCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint, secret = services.endpoint_create(**data.validated_data)
+        endpoint, secret = endpoints.endpoint_create(**data.validated_data)
         endpoint.secret = secret
         output = serializers.EndpointCreatedSerializer(endpoint, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
@@ -57,7 +57,7 @@ class WebhookEndpointViewSet(
         endpoint = self.get_object()
         data = serializers.EndpointUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        endpoint = services.endpoint_update(endpoint=endpoint, **data.validated_data)
+        endpoint = endpoints.endpoint_update(endpoint=endpoint, **data.validated_data)
         return Response(self.get_serializer(selectors.endpoint_list().get(pk=endpoint.pk)).data)
 
     @extend_schema(request=serializers.EndpointUpdateInputSerializer, responses=serializers.EndpointOutputSerializer)
@@ -65,7 +65,7 @@ class WebhookEndpointViewSet(
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance):
-        services.endpoint_delete(endpoint=instance)
+        endpoints.endpoint_delete(endpoint=instance)
 
     @extend_schema(request=serializers.SecretAddInputSerializer, responses={201: serializers.SecretCreatedSerializer})
     @action(detail=True, methods=["post"], url_path="rotate-secret", permission_classes=[CanChangeWebhookEndpoint])
@@ -74,7 +74,7 @@ class WebhookEndpointViewSet(
         endpoint = self.get_object()
         data = serializers.SecretAddInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        stored, secret = services.endpoint_secret_add(
+        stored, secret = endpoints.endpoint_secret_add(
             endpoint=endpoint,
             secret=data.validated_data.get("secret"),
             expire_previous_in=data.validated_data["expire_previous_in_seconds"],
@@ -99,5 +99,5 @@ class WebhookEndpointViewSet(
         secret = endpoint.secrets.filter(pk=secret_id).first()
         if secret is None:
             raise NotFound("No such secret on this endpoint.")
-        services.endpoint_secret_remove(secret=secret)
+        endpoints.endpoint_secret_remove(secret=secret)
         return Response(status=status.HTTP_204_NO_CONTENT)

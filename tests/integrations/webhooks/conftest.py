@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from config.celery import app as celery_app
 from integrations.models import WebhookDelivery
-from integrations.webhooks import services
+from integrations.webhooks import endpoints, persisting
 from integrations.webhooks import tasks as webhook_tasks  # noqa: F401  (registers the tasks)
 from integrations.webhooks.signals import webhook_received
 from tests.integrations.webhooks import senders
@@ -29,7 +29,7 @@ def fixture_body(name: str) -> bytes:
 def make_endpoint(scheme: str = "hex_hmac", **kwargs):
     """An endpoint created through the service; `endpoint.secret` holds its raw secret."""
     kwargs.setdefault("name", f"{scheme} sender")
-    endpoint, secret = services.endpoint_create(scheme=scheme, **kwargs)
+    endpoint, secret = endpoints.endpoint_create(scheme=scheme, **kwargs)
     endpoint.secret = secret
     return endpoint
 
@@ -72,7 +72,7 @@ def post_webhook(client):
             headers = senders.sign(endpoint.scheme, secret=secret or endpoint.secret, body=body, delivery=delivery)
         response = client.post(receive_url(endpoint), data=body, content_type="application/json", headers=headers)
         if drain:
-            services.inbox_drain()
+            persisting.inbox_drain()
         return response
 
     return post
