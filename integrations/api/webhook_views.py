@@ -3,21 +3,19 @@ Django model permissions. A signing secret is in the answer that creates it and 
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import NotFound
+from config.permissions import user_with_permission
+from integrations.api import webhook_serializers as serializers
 from integrations.models.webhooks import WebhookEndpoint
-from integrations.webhooks import endpoints, selectors, serializers
+from integrations.webhooks import endpoints, selectors
 
 
-class CanChangeWebhookEndpoint(permissions.BasePermission):
+class CanChangeWebhookEndpoint(user_with_permission("integrations.change_webhookendpoint")):
     message = "You need the 'change webhook endpoint' permission to manage its secrets."
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm("integrations.change_webhookendpoint"))
 
 
 class WebhookEndpointFilter(django_filters.FilterSet):
