@@ -17,19 +17,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from config.admin import copy_fields
 from integrations.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookSecret
 from integrations.webhooks import endpoints, processing, records, selectors, signatures
 
 SECRETS_TEMPLATE = "admin/integrations/webhookendpoint/secrets_shown_once.html"
 CREATE_FIELDS = ("name", "scheme", "tolerance_seconds", "is_active", "owner")
-
-
-def _copy_fields(target, source) -> None:
-    """Make the admin's form instance the row a service created, so the admin logs and links it."""
-    for field in type(source)._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-    target._state.adding = False
-    target._state.db = source._state.db
 
 
 class SecretInlineFormSet(BaseInlineFormSet):
@@ -128,7 +121,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             **{name: form.cleaned_data[name] for name in CREATE_FIELDS},
             secret=form.cleaned_data.get("secret"),
         )
-        _copy_fields(obj, endpoint)
+        copy_fields(obj, endpoint)
         obj.raw_secret = secret
 
     def save_formset(self, request, form, formset, change):
