@@ -24,8 +24,8 @@ from tests.integrations.providers.fakes import (  # noqa: F401  (fixtures)
     outbound_settings,
     waits,
 )
-from tests.integrations.registry.conftest import celery_worker, wait_until  # noqa: F401  (fixtures)
 from tests.integrations.webhooks import senders
+from tests.workers import wait_until
 
 SEND = f"/bot{TELEGRAM_TOKEN}/sendMessage"
 NEW_DEVICE_TEXT = "New device {{ device_id }} of {{ owner }} in {{ city }}"

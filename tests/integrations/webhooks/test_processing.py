@@ -11,7 +11,8 @@ from integrations.models import WebhookDelivery
 from integrations.webhooks import processing
 from integrations.webhooks.signals import webhook_received
 from integrations.webhooks.tasks import process_webhook_deliveries, redispatch_unprocessed_deliveries
-from tests.integrations.webhooks.conftest import accepted_delivery, fixture_body, make_endpoint, wait_until
+from tests.integrations.webhooks.conftest import accepted_delivery, fixture_body, make_endpoint
+from tests.workers import wait_until
 
 PUSH = fixture_body("github_push.json")
 
