@@ -35,8 +35,8 @@ application = get_wsgi_application()
 
 from devices import delivery, services  # noqa: E402
 from devices.models import MeasurementType  # noqa: E402
+from integrations.webhooks import endpoints as webhook_endpoints  # noqa: E402
 from integrations.webhooks import selectors as webhook_selectors  # noqa: E402
-from integrations.webhooks import services as webhook_services  # noqa: E402
 
 FLEET = 200
 
@@ -67,7 +67,7 @@ def _environ(path: str, headers: dict[str, str], *, body: bytes = b"") -> dict:
 
 def _webhook_requests(count: int) -> list[tuple[dict, int]]:
     """`count` signed deliveries to a new endpoint, each with its own id, signed as a sender does."""
-    endpoint, secret = webhook_services.endpoint_create(name=f"Profile {time.time_ns()}", scheme="standard_webhooks")
+    endpoint, secret = webhook_endpoints.endpoint_create(name=f"Profile {time.time_ns()}", scheme="standard_webhooks")
     key = base64.b64decode(secret.removeprefix("whsec_"))
     path = webhook_selectors.endpoint_receive_url(endpoint=endpoint)
     out = []

@@ -46,8 +46,8 @@ from devices import services as device_services  # noqa: E402
 from devices.models import Device  # noqa: E402
 from integrations.connections import services as connections  # noqa: E402
 from integrations.models import Connection, WebhookDelivery  # noqa: E402
+from integrations.webhooks import endpoints as webhook_endpoints  # noqa: E402
 from integrations.webhooks import selectors as webhook_selectors  # noqa: E402
-from integrations.webhooks import services as webhook_services  # noqa: E402
 
 OWNER_SLUG = "faults"
 CHAT_ID = -1001234567890
@@ -67,7 +67,7 @@ def _connection_create(**fields) -> Connection:
 
 def setup(args) -> int:
     _, owner_secret = device_services.owner_create(name="Fault experiments", slug=OWNER_SLUG)
-    endpoint, endpoint_secret = webhook_services.endpoint_create(name="fault experiments", scheme="standard_webhooks")
+    endpoint, endpoint_secret = webhook_endpoints.endpoint_create(name="fault experiments", scheme="standard_webhooks")
     _connection_create(
         name="new devices to the ops chat",
         event=Connection.Event.DEVICE_REGISTERED,

@@ -39,7 +39,7 @@ from django.conf import settings  # noqa: E402
 from django.db.models import Count, Max, Min  # noqa: E402
 
 from integrations.models.webhooks import WebhookDelivery  # noqa: E402
-from integrations.webhooks import inbox, selectors, services  # noqa: E402
+from integrations.webhooks import endpoints, inbox, selectors  # noqa: E402
 
 Outcome = WebhookDelivery.Outcome
 # Counters the bench's worker (worker_app.py) keeps in Redis.
@@ -77,7 +77,7 @@ def _sign(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
 
 def prepare(args) -> int:
     """Create the endpoint (as an admin would) and sign `count` requests, each its own id."""
-    endpoint, secret = services.endpoint_create(
+    endpoint, secret = endpoints.endpoint_create(
         name="bench ingestion", scheme="standard_webhooks", tolerance_seconds=args.tolerance
     )
     key = base64.b64decode(secret.removeprefix("whsec_"))

@@ -1,8 +1,9 @@
 """Admin of inbound webhooks: endpoints with their secrets, and the deliveries received.
 
-Writes go through `integrations.webhooks.services`. A signing secret is shown once, on the page
-that answers its creation (never in a message: messages may live in a cookie); afterwards only
-its last characters are. Recorded headers have signatures and credentials masked.
+Writes go through the services of `integrations.webhooks` (endpoints, processing). A signing
+secret is shown once, on the page that answers its creation (never in a message: messages may
+live in a cookie); afterwards only its last characters are. Recorded headers have signatures
+and credentials masked.
 """
 
 import json
@@ -16,19 +17,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from config.admin import copy_fields
 from integrations.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookSecret
-from integrations.webhooks import selectors, services, signatures
+from integrations.webhooks import endpoints, processing, records, selectors, signatures
 
 SECRETS_TEMPLATE = "admin/integrations/webhookendpoint/secrets_shown_once.html"
 CREATE_FIELDS = ("name", "scheme", "tolerance_seconds", "is_active", "owner")
-
-
-def _copy_fields(target, source) -> None:
-    """Make the admin's form instance the row a service created, so the admin logs and links it."""
-    for field in type(source)._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-    target._state.adding = False
-    target._state.db = source._state.db
 
 
 class SecretInlineFormSet(BaseInlineFormSet):
@@ -118,16 +112,16 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.endpoint_update(
+            endpoints.endpoint_update(
                 endpoint=obj,
-                **{name: form.cleaned_data[name] for name in services.UPDATABLE_FIELDS if name in form.changed_data},
+                **{name: form.cleaned_data[name] for name in endpoints.UPDATABLE_FIELDS if name in form.changed_data},
             )
             return
-        endpoint, secret = services.endpoint_create(
+        endpoint, secret = endpoints.endpoint_create(
             **{name: form.cleaned_data[name] for name in CREATE_FIELDS},
             secret=form.cleaned_data.get("secret"),
         )
-        _copy_fields(obj, endpoint)
+        copy_fields(obj, endpoint)
         obj.raw_secret = secret
 
     def save_formset(self, request, form, formset, change):
@@ -135,14 +129,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             return super().save_formset(request, form, formset, change)
         formset.save(commit=False)
         for secret in formset.deleted_objects:
-            services.endpoint_secret_remove(secret=secret)
+            endpoints.endpoint_secret_remove(secret=secret)
 
     def delete_model(self, request, obj):
-        services.endpoint_delete(endpoint=obj)
+        endpoints.endpoint_delete(endpoint=obj)
 
     def delete_queryset(self, request, queryset):
         for endpoint in queryset:
-            services.endpoint_delete(endpoint=endpoint)
+            endpoints.endpoint_delete(endpoint=endpoint)
 
     def _secrets_page(self, request, *, title: str, rows: list[dict]) -> TemplateResponse:
         context = {**self.admin_site.each_context(request), "title": title, "opts": self.opts, "rows": rows}
@@ -166,7 +160,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def rotate_secret(self, request, queryset):
         rows = []
         for endpoint in queryset:
-            _, secret = services.endpoint_secret_add(endpoint=endpoint)
+            _, secret = endpoints.endpoint_secret_add(endpoint=endpoint)
             self.log_change(request, endpoint, "Added a signing secret.")
             rows.append(self._row(request, endpoint, secret))
         return self._secrets_page(request, title="New webhook signing secrets", rows=rows)
@@ -213,7 +207,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="headers")
     def headers_display(self, delivery: WebhookDelivery) -> str:
         # Masked when recorded; masked again here in case a row came from elsewhere.
-        headers = services.headers_masked(delivery.headers or {})
+        headers = records.headers_masked(delivery.headers or {})
         return format_html("<pre>{}</pre>", json.dumps(headers, indent=2, ensure_ascii=False, sort_keys=True))
 
     @admin.display(description="body")
@@ -229,7 +223,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         description="Reprocess (failed or stuck deliveries; processed ones are left alone)", permissions=["reprocess"]
     )
     def reprocess(self, request, queryset):
-        results = services.deliveries_process(delivery_pks=list(queryset.values_list("pk", flat=True)))
+        results = processing.deliveries_process(delivery_pks=list(queryset.values_list("pk", flat=True)))
         summary = ", ".join(f"{count} {result}" for result, count in sorted(results.items()))
-        failed = results.get(services.ProcessResult.FAILED, 0)
+        failed = results.get(processing.ProcessResult.FAILED, 0)
         self.message_user(request, f"Reprocessed: {summary}.", messages.WARNING if failed else messages.SUCCESS)

@@ -1,6 +1,7 @@
 """Signed inbound webhooks: endpoints with their signing secrets, and every delivery received.
 
-Writes go through `integrations.webhooks.services`; reads through its selectors.
+Writes go through the services of `integrations.webhooks` (endpoints, receiving, persisting,
+processing); reads through its selectors.
 """
 
 import secrets

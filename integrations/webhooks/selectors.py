@@ -62,13 +62,6 @@ def endpoint_receive_url(*, endpoint: WebhookEndpoint, request: HttpRequest | No
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def delivery_list(*, endpoint: WebhookEndpoint | None = None) -> QuerySet[WebhookDelivery]:
-    qs = WebhookDelivery.objects.select_related("endpoint")
-    if endpoint is not None:
-        qs = qs.filter(endpoint=endpoint)
-    return qs
-
-
 def deliveries_never_attempted(*, received_before: dt.datetime, limit: int) -> list[int]:
     """Accepted deliveries no worker has tried yet: their task was lost (broker down, worker
     killed before it started)."""

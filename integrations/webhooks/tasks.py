@@ -1,4 +1,5 @@
-"""Celery tasks of inbound webhooks; they call the same services as the admin."""
+"""Celery tasks of inbound webhooks; they call the same services as the admin (persisting and
+processing)."""
 
 import datetime as dt
 import logging
@@ -6,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from integrations.webhooks import selectors, services
+from integrations.webhooks import persisting, processing, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ def drain_webhook_inbox() -> int:
     """Write the deliveries waiting in the inbox to the database (scheduled by the first delivery
     pushed after the previous drain started, and by beat as a safety net). Late
     acknowledgement: a worker that dies mid-drain leaves its entries to the next drain."""
-    return services.inbox_drain()
+    return persisting.inbox_drain()
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -28,7 +29,7 @@ def process_webhook_deliveries(delivery_pks: list[int]) -> dict[str, int]:
     """Process written deliveries, each once. Late acknowledgement: a worker that dies mid-task
     leaves the message to another; the service's row lock and `processed` flag make a second
     run of those already committed a no-op."""
-    return dict(services.deliveries_process(delivery_pks=delivery_pks))
+    return dict(processing.deliveries_process(delivery_pks=delivery_pks))
 
 
 @shared_task(ignore_result=True)

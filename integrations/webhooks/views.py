@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import NotFound, json_error
-from integrations.webhooks import selectors, services
+from integrations.webhooks import receiving, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,12 @@ def webhook_receive(request: HttpRequest, endpoint_token: str) -> JsonResponse:
             body, too_large = _read_body(request, settings.WEBHOOKS_BODY_MAX_BYTES)
         except ValueError:
             return json_error("Invalid Content-Length header.", 400)
-        receipt = services.delivery_receive(
+        receipt = receiving.delivery_receive(
             endpoint=endpoint, headers=request.headers, body=body, body_too_large=too_large
         )
     except NotFound as exc:
         return json_error(exc.detail, 404)
-    except services.InboxFull as exc:
+    except receiving.InboxFull as exc:
         response = json_error(exc.detail, exc.status_code)
         response["Retry-After"] = str(exc.retry_after_seconds)
         return response
@@ -59,6 +59,6 @@ def webhook_receive(request: HttpRequest, endpoint_token: str) -> JsonResponse:
     response = JsonResponse(receipt.payload, status=receipt.status_code)
     if receipt.status_code == 401:
         # What this endpoint accepts: a signature, in its scheme's header.
-        header = services.signature_header(endpoint)
+        header = receiving.signature_header(endpoint)
         response["WWW-Authenticate"] = f'WebhookSignature realm="Switchboard", header="{header}"'
     return response

@@ -22,7 +22,7 @@ from config.tokens import api_token_issue
 from devices.models import Device
 from integrations.models import Credential, IntegrationRun, Setting, WebhookEndpoint
 from integrations.secrets import services as integration_services
-from integrations.webhooks import services as webhook_services
+from integrations.webhooks import endpoints as webhook_endpoints
 from tests.factories import OwnerFactory, UserFactory, register_device
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def world(services_that_answer):
     superuser = UserFactory(is_staff=True, is_superuser=True)
     api_token_issue(user=superuser, name="spare")  # one the DELETE requests may revoke
     credential = Credential.objects.get(provider="github")  # stored by services_that_answer
-    endpoint, _ = webhook_services.endpoint_create(name="sender", scheme="github")
+    endpoint, _ = webhook_endpoints.endpoint_create(name="sender", scheme="github")
     integration_services.settings_sync_known()
     run = IntegrationRun.objects.create(integration_id="github.repository", integration_version="1.0.0", trigger="api")
     return {

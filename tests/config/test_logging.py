@@ -20,7 +20,7 @@ from gunicorn.glogging import SafeAtoms
 
 from config.logging import WebhookTokenFilter, mask_webhook_tokens
 from integrations.models.webhooks import webhook_token_generate
-from integrations.webhooks import services
+from integrations.webhooks import endpoints
 
 MASKED = "/api/v1/webhooks/<masked>/"
 
@@ -78,7 +78,7 @@ def test_the_receivers_url_is_masked_and_the_rest_kept(token):
 @pytest.mark.django_db
 @pytest.mark.parametrize("formatter", ["json", "text"])
 def test_djangos_warning_for_a_webhook_request_shows_no_token(formatter):
-    endpoint, _secret = services.endpoint_create(scheme="hex_hmac", name="a sender")
+    endpoint, _secret = endpoints.endpoint_create(scheme="hex_hmac", name="a sender")
 
     with console_output(formatter) as output:
         response = Client().post(f"/api/v1/webhooks/{endpoint.token}/", data=b"{}", content_type="application/json")

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from integrations.models.webhooks import webhook_token_generate
-from integrations.webhooks import services
+from integrations.webhooks import endpoints
 from tests.deploy.servers import NGINX_CONF, exchange, get, request
 
 MASKED = "/api/v1/webhooks/<masked>/"
@@ -276,7 +276,7 @@ def json_lines(text: str) -> list[dict]:
 
 @pytest.mark.django_db(transaction=True)
 def test_no_log_line_shows_a_webhook_token(hub):
-    endpoint, _secret = services.endpoint_create(scheme="hex_hmac", name="a sender")
+    endpoint, _secret = endpoints.endpoint_create(scheme="hex_hmac", name="a sender")
     token = endpoint.token  # a real endpoint: the request gets as far as the signature check
     path = f"/api/v1/webhooks/{token}/"
     logs = {

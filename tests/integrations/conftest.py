@@ -5,6 +5,7 @@ import socket
 import pytest
 
 from integrations.secrets import crypto, settings_store
+from tests.workers import celery_worker, finished_tasks  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

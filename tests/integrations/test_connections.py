@@ -11,7 +11,10 @@ from devices.models import Device, DeviceEvent
 from devices.tasks import dispatch_device_event
 from integrations.connections import services as connections
 from integrations.models import Connection, IntegrationRun, WebhookDelivery
-from integrations.webhooks import services as webhook_services
+from integrations.webhooks import endpoints as webhook_endpoints
+from integrations.webhooks import persisting as webhook_persisting
+from integrations.webhooks import processing as webhook_processing
+from integrations.webhooks import receiving as webhook_receiving
 from tests.factories import OwnerFactory, register_device
 from tests.integrations.providers.fakes import (  # noqa: F401  (fixtures)
     TELEGRAM_TOKEN,
@@ -21,8 +24,8 @@ from tests.integrations.providers.fakes import (  # noqa: F401  (fixtures)
     outbound_settings,
     waits,
 )
-from tests.integrations.registry.conftest import celery_worker, wait_until  # noqa: F401  (fixtures)
 from tests.integrations.webhooks import senders
+from tests.workers import wait_until
 
 SEND = f"/bot{TELEGRAM_TOKEN}/sendMessage"
 NEW_DEVICE_TEXT = "New device {{ device_id }} of {{ owner }} in {{ city }}"
@@ -222,8 +225,8 @@ class TestMatching:
         assert "payload.nothing" in run.error_message
 
     def test_a_webhook_delivery_triggers_the_connections_of_its_endpoint(self):
-        endpoint, secret = webhook_services.endpoint_create(scheme="hex_hmac", name="ci")
-        other_endpoint, _ = webhook_services.endpoint_create(scheme="hex_hmac", name="other")
+        endpoint, secret = webhook_endpoints.endpoint_create(scheme="hex_hmac", name="ci")
+        other_endpoint, _ = webhook_endpoints.endpoint_create(scheme="hex_hmac", name="other")
         connection = make_connection(
             event=Connection.Event.WEBHOOK_RECEIVED,
             webhook_endpoint=endpoint,
@@ -231,13 +234,13 @@ class TestMatching:
         )
         make_connection(name="other endpoint", event=Connection.Event.WEBHOOK_RECEIVED, webhook_endpoint=other_endpoint)
         body = b'{"action": "opened"}'
-        webhook_services.delivery_receive(
+        webhook_receiving.delivery_receive(
             endpoint=endpoint, headers=senders.sign("hex_hmac", secret=secret, body=body), body=body
         )
-        webhook_services.inbox_drain()
+        webhook_persisting.inbox_drain()
         delivery = WebhookDelivery.objects.get(endpoint=endpoint)
 
-        webhook_services.delivery_process(delivery_pk=delivery.pk)
+        webhook_processing.delivery_process(delivery_pk=delivery.pk)
 
         (run,) = connection_runs(connection)
         assert run.event_key == f"webhook-delivery:{delivery.pk}"

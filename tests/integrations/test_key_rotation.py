@@ -14,8 +14,8 @@ from integrations.models import IntegrationRun
 from integrations.runs import services as runs
 from integrations.secrets import crypto, reencryption, services, settings_store
 from integrations.secrets.selectors import credential_resolve
+from integrations.webhooks import endpoints as webhook_endpoints
 from integrations.webhooks import selectors as webhook_selectors
-from integrations.webhooks import services as webhook_services
 from tests.integrations.providers.fakes import (  # noqa: F401  (fixtures)
     TELEGRAM_TOKEN,
     credential_for,
@@ -52,7 +52,7 @@ def secrets_of_every_kind(fake_services, django_capture_on_commit_callbacks):  #
     with as_a_new_process([OLD]):
         services.setting_set(key="WEBIM_TOKEN", value="webim-access-token-0001")
         credential_for("telegram")
-        endpoint, signing_secret = webhook_services.endpoint_create(name="github", scheme="github")
+        endpoint, signing_secret = webhook_endpoints.endpoint_create(name="github", scheme="github")
         with django_capture_on_commit_callbacks(execute=False):
             run = runs.integration_execute(
                 integration_id="telegram.send_message", config={"chat_id": 42, "text": "rotated"}

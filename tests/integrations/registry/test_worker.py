@@ -9,7 +9,7 @@ from integrations.models import IntegrationRun
 from integrations.runs import services as runs
 from integrations.runs.tasks import integration_run_execute
 from tests.integrations.providers.fakes import TELEGRAM_TOKEN, credential_for, fixture
-from tests.integrations.registry.conftest import wait_until
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,19 +1,15 @@
 """Fixtures of the webhook tests: endpoints created through the services, a client that posts
-raw bytes like a sender, a recorder of `webhook_received`, and a real Celery worker."""
+raw bytes like a sender and a recorder of `webhook_received` (the Celery worker is
+tests/workers.py's)."""
 
 import pathlib
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.urls import reverse
 
-from config.celery import app as celery_app
 from integrations.models import WebhookDelivery
-from integrations.webhooks import services
+from integrations.webhooks import endpoints, persisting
 from integrations.webhooks import tasks as webhook_tasks  # noqa: F401  (registers the tasks)
 from integrations.webhooks.signals import webhook_received
 from tests.integrations.webhooks import senders
@@ -29,22 +25,13 @@ def fixture_body(name: str) -> bytes:
 def make_endpoint(scheme: str = "hex_hmac", **kwargs):
     """An endpoint created through the service; `endpoint.secret` holds its raw secret."""
     kwargs.setdefault("name", f"{scheme} sender")
-    endpoint, secret = services.endpoint_create(scheme=scheme, **kwargs)
+    endpoint, secret = endpoints.endpoint_create(scheme=scheme, **kwargs)
     endpoint.secret = secret
     return endpoint
 
 
 def receive_url(endpoint) -> str:
     return reverse("webhook-receive", kwargs={"endpoint_token": endpoint.token})
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float = 30.0) -> None:
-    """Poll until the worker has done something; a deadline, not a speed requirement."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the worker did not get there in time")
-        time.sleep(0.05)
 
 
 def accepted_delivery(endpoint, response) -> WebhookDelivery | None:
@@ -72,7 +59,7 @@ def post_webhook(client):
             headers = senders.sign(endpoint.scheme, secret=secret or endpoint.secret, body=body, delivery=delivery)
         response = client.post(receive_url(endpoint), data=body, content_type="application/json", headers=headers)
         if drain:
-            services.inbox_drain()
+            persisting.inbox_drain()
         return response
 
     return post
@@ -91,24 +78,3 @@ def received():
     webhook_received.connect(receiver, dispatch_uid="tests.webhooks.received", weak=False)
     yield calls
     webhook_received.disconnect(dispatch_uid="tests.webhooks.received")
-
-
-@pytest.fixture
-def finished_tasks():
-    """Ids of the tasks the worker has finished (there is no result backend to ask)."""
-    done = []
-
-    def on_postrun(task_id=None, **kwargs):
-        done.append(task_id)
-
-    task_postrun.connect(on_postrun, weak=False)
-    yield done
-    task_postrun.disconnect(on_postrun)
-
-
-@pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker in a thread, consuming this run's queue on the Redis broker."""
-    celery_app.control.purge()
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30) as worker:
-        yield worker

@@ -6,7 +6,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookSecret
-from integrations.webhooks import services
+from integrations.webhooks import endpoints, records
 from tests.factories import UserFactory
 from tests.integrations.webhooks import senders
 from tests.integrations.webhooks.conftest import make_endpoint
@@ -122,7 +122,7 @@ class TestEndpoints:
     def test_an_old_secret_is_deleted_inline_after_a_rotation(self, admin_client):
         endpoint = make_endpoint("hex_hmac")
         old = endpoint.secrets.get()
-        services.endpoint_secret_add(endpoint=endpoint)
+        endpoints.endpoint_secret_add(endpoint=endpoint)
         new = endpoint.secrets.exclude(pk=old.pk).get()
         response = admin_client.post(
             endpoint_change_url(endpoint),
@@ -169,7 +169,7 @@ class TestDeliveries:
         assert response.status_code == 200
         page = response.content.decode()
         assert "user.created" in page
-        assert "X-Hub-Signature-256" in page and "sha256=" + services.MASK in page
+        assert "X-Hub-Signature-256" in page and "sha256=" + records.MASK in page
         assert deliveries[1]["X-Hub-Signature-256"].removeprefix("sha256=") not in page
         assert "ab" * 32 not in page
         assert "leaked-token" not in page

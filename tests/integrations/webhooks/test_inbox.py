@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.models import WebhookDelivery
-from integrations.webhooks import inbox, services
+from integrations.webhooks import endpoints, inbox, persisting, receiving, records
 from tests.broker import queued_tasks
 from tests.concurrency import all_at_once
 from tests.integrations.webhooks import senders
@@ -53,7 +53,7 @@ class TestReceiving:
             post_webhook(endpoint, BODY, delivery=f"evt_{n}", drain=False)
         assert len(tasks_named(DRAIN_TASK)) == 1
 
-        services.inbox_drain()  # a drain unschedules itself before it reads
+        persisting.inbox_drain()  # a drain unschedules itself before it reads
         post_webhook(endpoint, BODY, delivery="evt_after", drain=False)
 
         assert len(tasks_named(DRAIN_TASK)) == 2
@@ -66,7 +66,7 @@ class TestReceiving:
             post_webhook(endpoint, BODY, delivery=f"evt_{n}", drain=False)
 
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.inbox_drain() == 3
+            assert persisting.inbox_drain() == 3
 
         rows = WebhookDelivery.objects.filter(endpoint=endpoint, outcome=Outcome.ACCEPTED)
         assert sorted(rows.values_list("delivery_id", flat=True)) == ["evt_0", "evt_1", "evt_2"]
@@ -91,7 +91,7 @@ class TestReceiving:
             return response.status_code
 
         statuses = all_at_once(send)
-        services.inbox_drain()
+        persisting.inbox_drain()
 
         assert sorted(statuses) == [200] * 7 + [202]
         outcomes = sorted(WebhookDelivery.objects.values_list("outcome", flat=True))
@@ -113,7 +113,7 @@ class TestReceiving:
         # The inbox no longer knew the id, so the sender was told 202; the database did.
         assert (first.status_code, late.status_code) == (202, 202)
         late_row = WebhookDelivery.objects.get(endpoint=endpoint, outcome=Outcome.DUPLICATE)
-        assert late_row.status_code == 202 and late_row.error == services.LATE_DUPLICATE_ERROR
+        assert late_row.status_code == 202 and late_row.error == persisting.LATE_DUPLICATE_ERROR
         assert accepted_delivery(endpoint, first) is not None
         assert (len(processing_first), len(processing_late)) == (1, 0)
 
@@ -147,11 +147,11 @@ class TestReceiving:
         forged = post_webhook(endpoint, BODY, {"webhook-id": "x", "webhook-timestamp": "1"}, drain=False)
 
         assert (refused.status_code, forged.status_code) == (503, 503)
-        assert refused["Retry-After"] == str(services.InboxFull.retry_after_seconds)
+        assert refused["Retry-After"] == str(receiving.InboxFull.retry_after_seconds)
         assert refused.json() == {"detail": "Too many deliveries are waiting to be recorded; retry later."}
         assert box.waiting() == 2
         # Once the worker caught up, the sender's retry is accepted: its id was not burnt.
-        services.inbox_drain()
+        persisting.inbox_drain()
         assert post_webhook(endpoint, BODY, delivery="msg_2").status_code == 202
         assert WebhookDelivery.objects.filter(outcome=Outcome.ACCEPTED).count() == 3
 
@@ -173,11 +173,11 @@ class TestDraining:
             post_webhook(endpoint, BODY, delivery=f"evt_{n}", drain=False)
         # A drain wrote them and died before its XACK: they stay pending for its consumer.
         entries = box.claim(count=10)
-        services.deliveries_write(entries)
+        persisting.deliveries_write(entries)
         assert box.waiting() == 3
 
         monkeypatch.setattr(inbox, "CLAIM_IDLE_MS", 0)  # the dead consumer's entries are now stale
-        assert services.inbox_drain() == 3
+        assert persisting.inbox_drain() == 3
 
         assert WebhookDelivery.objects.count() == 3
         assert box.waiting() == 0
@@ -187,8 +187,8 @@ class TestDraining:
         post_webhook(endpoint, BODY, delivery="evt_1", drain=False)
         entries = box.claim(count=10)
 
-        first = services.deliveries_write(entries)
-        again = services.deliveries_write(entries)
+        first = persisting.deliveries_write(entries)
+        again = persisting.deliveries_write(entries)
 
         assert WebhookDelivery.objects.count() == 1
         assert first.accepted_pks == again.accepted_pks  # processing them again is the no-op
@@ -198,10 +198,10 @@ class TestDraining:
         kept, deleted = make_endpoint("hex_hmac", name="kept"), make_endpoint("hex_hmac", name="deleted")
         post_webhook(kept, BODY, delivery="evt_kept", drain=False)
         post_webhook(deleted, BODY, delivery="evt_gone", drain=False)
-        services.endpoint_delete(endpoint=deleted)
+        endpoints.endpoint_delete(endpoint=deleted)
 
-        with caplog.at_level(logging.WARNING, logger="integrations.webhooks.services"):
-            assert services.inbox_drain() == 2
+        with caplog.at_level(logging.WARNING, logger="integrations.webhooks.persisting"):
+            assert persisting.inbox_drain() == 2
 
         assert list(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["evt_kept"]
         assert box.waiting() == 0
@@ -213,7 +213,7 @@ class TestDraining:
         post_webhook(endpoint, BODY, delivery="evt_1", drain=False)
 
         with caplog.at_level(logging.ERROR, logger="integrations.webhooks.inbox"):
-            assert services.inbox_drain() == 2
+            assert persisting.inbox_drain() == 2
 
         assert WebhookDelivery.objects.get().delivery_id == "evt_1"
         assert box.waiting() == 0
@@ -222,7 +222,7 @@ class TestDraining:
     def test_an_entry_the_database_refuses_is_set_aside_and_the_others_are_written(self, post_webhook, box, caplog):
         endpoint = make_endpoint("hex_hmac")
         post_webhook(endpoint, BODY, delivery="evt_good", drain=False)
-        refused = services._record(
+        refused = records.inbox_record(
             endpoint=endpoint,
             headers={},
             body=BODY,
@@ -234,8 +234,8 @@ class TestDraining:
         box.push(refused)
         post_webhook(endpoint, BODY, delivery="evt_good_too", drain=False)
 
-        with caplog.at_level(logging.ERROR, logger="integrations.webhooks.services"):
-            assert services.inbox_drain() == 3
+        with caplog.at_level(logging.ERROR, logger="integrations.webhooks.persisting"):
+            assert persisting.inbox_drain() == 3
 
         assert sorted(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["evt_good", "evt_good_too"]
         assert box.waiting() == 0
@@ -250,7 +250,7 @@ class TestDraining:
             post_webhook(endpoint, BODY, delivery=f"evt_{n}", drain=False)
         drains_before = len(tasks_named(DRAIN_TASK))
 
-        assert services.inbox_drain(max_entries=4) == 4
+        assert persisting.inbox_drain(max_entries=4) == 4
 
         assert box.waiting() == 1
         assert len(tasks_named(DRAIN_TASK)) == drains_before + 1
@@ -307,7 +307,7 @@ class TestWithoutRedis:
         assert duplicate.status_code == 200 and duplicate.error == ""
 
     def test_draining_is_a_no_op(self):
-        assert services.inbox_drain() == 0
+        assert persisting.inbox_drain() == 0
 
 
 class TestMetrics:
@@ -317,7 +317,7 @@ class TestMetrics:
             post_webhook(endpoint, BODY, delivery=f"evt_{n}", drain=False)
 
         waiting = scrape()
-        services.inbox_drain()
+        persisting.inbox_drain()
         drained = scrape()
         monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # as under gunicorn
         multiprocess = scrape()

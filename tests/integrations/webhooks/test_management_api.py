@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from integrations.models import WebhookEndpoint, WebhookSecret
-from integrations.webhooks import services
+from integrations.webhooks import endpoints
 from tests.factories import UserFactory
 from tests.integrations.webhooks.conftest import make_endpoint
 
@@ -172,5 +172,5 @@ class TestPermissions:
 
 def test_services_refuse_an_unknown_update_field():
     endpoint = make_endpoint("hex_hmac")
-    with pytest.raises(services.DomainError):
-        services.endpoint_update(endpoint=endpoint, token="mine")
+    with pytest.raises(endpoints.DomainError):
+        endpoints.endpoint_update(endpoint=endpoint, token="mine")

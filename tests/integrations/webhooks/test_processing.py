@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import WebhookDelivery
-from integrations.webhooks import services
+from integrations.webhooks import processing
 from integrations.webhooks.signals import webhook_received
 from integrations.webhooks.tasks import process_webhook_deliveries, redispatch_unprocessed_deliveries
-from tests.integrations.webhooks.conftest import accepted_delivery, fixture_body, make_endpoint, wait_until
+from tests.integrations.webhooks.conftest import accepted_delivery, fixture_body, make_endpoint
+from tests.workers import wait_until
 
 PUSH = fixture_body("github_push.json")
 
@@ -72,9 +73,9 @@ class TestWithWorker:
         assert not delivery.processed
         assert delivery.error == "RuntimeError: connection misconfigured"
 
-        results = services.deliveries_process(delivery_pks=[delivery.pk])
+        results = processing.deliveries_process(delivery_pks=[delivery.pk])
 
-        assert results == {services.ProcessResult.PROCESSED: 1}
+        assert results == {processing.ProcessResult.PROCESSED: 1}
         delivery.refresh_from_db()
         assert delivery.processed and delivery.error == "" and delivery.attempts == 2
         # The subscriber that did not fail ran twice, but its first run was rolled back with the failure.
@@ -106,18 +107,18 @@ class TestProcessService:
         rejected = post_webhook(endpoint, PUSH, {"X-Signature": "00" * 32})
         assert rejected.status_code == 401
         delivery = WebhookDelivery.objects.get()
-        assert services.delivery_process(delivery_pk=delivery.pk) == services.ProcessResult.NOT_ACCEPTED
+        assert processing.delivery_process(delivery_pk=delivery.pk) == processing.ProcessResult.NOT_ACCEPTED
         assert received == []
 
     def test_processing_a_processed_delivery_is_a_no_op(self, post_webhook, received):
         endpoint = make_endpoint("hex_hmac")
         pk = accepted_delivery(endpoint, post_webhook(endpoint, PUSH)).pk
-        assert services.delivery_process(delivery_pk=pk) == services.ProcessResult.PROCESSED
-        assert services.delivery_process(delivery_pk=pk) == services.ProcessResult.ALREADY_PROCESSED
+        assert processing.delivery_process(delivery_pk=pk) == processing.ProcessResult.PROCESSED
+        assert processing.delivery_process(delivery_pk=pk) == processing.ProcessResult.ALREADY_PROCESSED
         assert len(received) == 1
 
     def test_unknown_delivery(self):
-        assert services.delivery_process(delivery_pk=987654) == services.ProcessResult.NOT_FOUND
+        assert processing.delivery_process(delivery_pk=987654) == processing.ProcessResult.NOT_FOUND
 
     def test_failed_processing_is_not_redispatched_automatically(self, post_webhook):
         endpoint = make_endpoint("hex_hmac")

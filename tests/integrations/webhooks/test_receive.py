@@ -8,7 +8,7 @@ import time
 import pytest
 
 from integrations.models import WebhookDelivery
-from integrations.webhooks import services
+from integrations.webhooks import endpoints, records
 from tests.integrations.webhooks import senders
 from tests.integrations.webhooks.conftest import SCHEMES, fixture_body, make_endpoint, receive_url
 
@@ -79,9 +79,9 @@ class TestValidDelivery:
         recorded = only_delivery().headers
         digest = headers[SIGNATURE_HEADER[endpoint.scheme]].removeprefix("v1,").removeprefix("sha256=")
         assert digest not in json.dumps(recorded)
-        assert recorded[SIGNATURE_HEADER[endpoint.scheme].title()].endswith(services.MASK)
+        assert recorded[SIGNATURE_HEADER[endpoint.scheme].title()].endswith(records.MASK)
         assert "very-secret-token" not in json.dumps(recorded)
-        assert recorded["Authorization"] == "Bearer " + services.MASK
+        assert recorded["Authorization"] == "Bearer " + records.MASK
 
 
 class TestRejected:
@@ -170,7 +170,7 @@ class TestRejected:
         body = json.dumps({"blob": "x" * 20_000}).encode()
         post_webhook(endpoint, body, {"X-Signature": "00" * 32})
         delivery = only_delivery()
-        assert len(delivery.body) == services.REJECTED_BODY_STORED_BYTES
+        assert len(delivery.body) == records.REJECTED_BODY_STORED_BYTES
         assert delivery.body_truncated
 
     def test_nul_bytes_in_a_forged_body_are_recorded_not_a_server_error(self, post_webhook):
@@ -211,18 +211,18 @@ class TestDuplicates:
 
 class TestRotation:
     def test_old_and_new_secrets_both_verify(self, endpoint, post_webhook):
-        _, new_secret = services.endpoint_secret_add(endpoint=endpoint)
+        _, new_secret = endpoints.endpoint_secret_add(endpoint=endpoint)
         assert post_webhook(endpoint, BODY, secret=endpoint.secret).status_code == 202
         assert post_webhook(endpoint, BODY, secret=new_secret).status_code == 202
 
     def test_expired_secret_no_longer_verifies(self, endpoint, post_webhook):
-        _, new_secret = services.endpoint_secret_add(endpoint=endpoint, expire_previous_in=0)
+        _, new_secret = endpoints.endpoint_secret_add(endpoint=endpoint, expire_previous_in=0)
         assert post_webhook(endpoint, BODY, secret=endpoint.secret).status_code == 401
         assert post_webhook(endpoint, BODY, secret=new_secret).status_code == 202
 
     def test_a_sender_signing_with_both_secrets_is_accepted_once(self, post_webhook):
         endpoint = make_endpoint("standard_webhooks")
-        _, new_secret = services.endpoint_secret_add(endpoint=endpoint)
+        _, new_secret = endpoints.endpoint_secret_add(endpoint=endpoint)
         old = senders.standard_webhooks_headers(secret=endpoint.secret, body=BODY, msg_id="msg_1")
         new = senders.standard_webhooks_headers(
             secret=new_secret, body=BODY, msg_id="msg_1", timestamp=int(old["webhook-timestamp"])
@@ -233,7 +233,7 @@ class TestRotation:
 
 class TestEndpointLookup:
     def test_inactive_endpoint_is_404_and_records_nothing(self, endpoint, post_webhook):
-        services.endpoint_update(endpoint=endpoint, is_active=False)
+        endpoints.endpoint_update(endpoint=endpoint, is_active=False)
         response = post_webhook(endpoint, BODY)
         assert response.status_code == 404
         assert response.json() == {"detail": "Webhook endpoint not found."}
@@ -284,14 +284,14 @@ def test_invalid_content_length_is_400(client):
 @pytest.mark.parametrize(
     "name, value, recorded",
     [
-        ("webhook-signature", "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=", "v1," + services.MASK),
-        ("X-Hub-Signature-256", "sha256=" + "ab" * 32, "sha256=" + services.MASK),
-        ("X-Signature", "ab" * 32, services.MASK),
-        ("Authorization", "Bearer abc=", "Bearer " + services.MASK),
-        ("Authorization", "abc=", services.MASK),
-        ("Cookie", "sessionid=abc", services.MASK),
+        ("webhook-signature", "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=", "v1," + records.MASK),
+        ("X-Hub-Signature-256", "sha256=" + "ab" * 32, "sha256=" + records.MASK),
+        ("X-Signature", "ab" * 32, records.MASK),
+        ("Authorization", "Bearer abc=", "Bearer " + records.MASK),
+        ("Authorization", "abc=", records.MASK),
+        ("Cookie", "sessionid=abc", records.MASK),
         ("User-Agent", "GitHub-Hookshot/1", "GitHub-Hookshot/1"),
     ],
 )
 def test_recorded_headers_mask_signatures_and_credentials(name, value, recorded):
-    assert services.headers_masked({name: value}) == {name: recorded}
+    assert records.headers_masked({name: value}) == {name: recorded}

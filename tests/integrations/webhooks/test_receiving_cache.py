@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from integrations.webhooks import services
+from integrations.webhooks import endpoints
 from tests.integrations.webhooks.conftest import make_endpoint
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def test_deactivating_an_endpoint_applies_at_once_in_this_process(post_webhook):
     endpoint = make_endpoint()
     assert post_webhook(endpoint, BODY, delivery="first").status_code == 202
 
-    services.endpoint_update(endpoint=endpoint, is_active=False)
+    endpoints.endpoint_update(endpoint=endpoint, is_active=False)
 
     assert post_webhook(endpoint, BODY, delivery="second").status_code == 404
 
@@ -38,10 +38,10 @@ def test_a_new_secret_works_at_once_and_a_removed_one_stops(post_webhook):
     assert post_webhook(endpoint, BODY, delivery="first").status_code == 202
     old = endpoint.secrets.get()
 
-    _, new_secret = services.endpoint_secret_add(endpoint=endpoint)
+    _, new_secret = endpoints.endpoint_secret_add(endpoint=endpoint)
     assert post_webhook(endpoint, BODY, secret=new_secret, delivery="second").status_code == 202
 
-    services.endpoint_secret_remove(secret=old)
+    endpoints.endpoint_secret_remove(secret=old)
     assert post_webhook(endpoint, BODY, delivery="third").status_code == 401
 
 

@@ -3,21 +3,19 @@ Django model permissions. A signing secret is in the answer that creates it and 
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import NotFound
+from config.permissions import user_with_permission
+from integrations.api import webhook_serializers as serializers
 from integrations.models.webhooks import WebhookEndpoint
-from integrations.webhooks import selectors, serializers, services
+from integrations.webhooks import endpoints, selectors
 
 
-class CanChangeWebhookEndpoint(permissions.BasePermission):
+class CanChangeWebhookEndpoint(user_with_permission("integrations.change_webhookendpoint")):
     message = "You need the 'change webhook endpoint' permission to manage its secrets."
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm("integrations.change_webhookendpoint"))
 
 
 class WebhookEndpointFilter(django_filters.FilterSet):
@@ -46,7 +44,7 @@ class WebhookEndpointViewSet(
     def create(self, request):
         data = serializers.EndpointCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint, secret = services.endpoint_create(**data.validated_data)
+        endpoint, secret = endpoints.endpoint_create(**data.validated_data)
         endpoint.secret = secret
         output = serializers.EndpointCreatedSerializer(endpoint, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
@@ -57,7 +55,7 @@ class WebhookEndpointViewSet(
         endpoint = self.get_object()
         data = serializers.EndpointUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        endpoint = services.endpoint_update(endpoint=endpoint, **data.validated_data)
+        endpoint = endpoints.endpoint_update(endpoint=endpoint, **data.validated_data)
         return Response(self.get_serializer(selectors.endpoint_list().get(pk=endpoint.pk)).data)
 
     @extend_schema(request=serializers.EndpointUpdateInputSerializer, responses=serializers.EndpointOutputSerializer)
@@ -65,7 +63,7 @@ class WebhookEndpointViewSet(
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance):
-        services.endpoint_delete(endpoint=instance)
+        endpoints.endpoint_delete(endpoint=instance)
 
     @extend_schema(request=serializers.SecretAddInputSerializer, responses={201: serializers.SecretCreatedSerializer})
     @action(detail=True, methods=["post"], url_path="rotate-secret", permission_classes=[CanChangeWebhookEndpoint])
@@ -74,7 +72,7 @@ class WebhookEndpointViewSet(
         endpoint = self.get_object()
         data = serializers.SecretAddInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        stored, secret = services.endpoint_secret_add(
+        stored, secret = endpoints.endpoint_secret_add(
             endpoint=endpoint,
             secret=data.validated_data.get("secret"),
             expire_previous_in=data.validated_data["expire_previous_in_seconds"],
@@ -99,5 +97,5 @@ class WebhookEndpointViewSet(
         secret = endpoint.secrets.filter(pk=secret_id).first()
         if secret is None:
             raise NotFound("No such secret on this endpoint.")
-        services.endpoint_secret_remove(secret=secret)
+        endpoints.endpoint_secret_remove(secret=secret)
         return Response(status=status.HTTP_204_NO_CONTENT)
