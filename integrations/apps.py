@@ -22,5 +22,7 @@ class IntegrationsConfig(AppConfig):
 
         registry.autodiscover()
 
+        # webhooks: endpoint changes clear the receiving cache.
         # connections: device and webhook events → integration runs.
         from integrations.connections import receivers as connection_receivers  # noqa: F401
+        from integrations.webhooks import receivers as webhook_receivers  # noqa: F401

@@ -19,7 +19,8 @@ from integrations.models.webhooks import (
     WebhookEndpoint,
     WebhookSecret,
 )
-from integrations.webhooks import secret_box, selectors, signatures
+from integrations.secrets import secret_box
+from integrations.webhooks import selectors, signatures
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from rest_framework import status
 
 from config.errors import BODY_TOO_LARGE, DomainError
 from integrations.models.webhooks import WebhookDelivery, WebhookEndpoint
-from integrations.webhooks import inbox, persisting, secret_box, selectors, signatures
+from integrations.secrets import secret_box
+from integrations.webhooks import inbox, persisting, selectors, signatures
 from integrations.webhooks.endpoints import scheme_checked
 from integrations.webhooks.records import inbox_record
 

@@ -5,8 +5,6 @@ import time
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +24,7 @@ def endpoint_list() -> QuerySet[WebhookEndpoint]:
 
 # Receiving endpoints, per process: the receiving URL is what third parties hammer, and two
 # queries per delivery cost more than verifying it. Changes made in this process clear it at
-# once (signals below); other processes see them within WEBHOOKS_ENDPOINT_CACHE_SECONDS.
+# once (receivers.py); other processes see them within WEBHOOKS_ENDPOINT_CACHE_SECONDS.
 _receiving: dict[str, tuple[float, WebhookEndpoint]] = {}
 
 
@@ -51,9 +49,9 @@ def endpoint_for_receiving(*, token: str) -> WebhookEndpoint:
     return endpoint
 
 
-@receiver([post_save, post_delete], sender=WebhookEndpoint, dispatch_uid="webhooks.receiving_cache.endpoint")
-@receiver([post_save, post_delete], sender=WebhookSecret, dispatch_uid="webhooks.receiving_cache.secret")
-def receiving_cache_clear(**kwargs) -> None:
+def receiving_cache_clear() -> None:
+    """Forget the cached receiving endpoints of this process (`receivers.py` calls it on every
+    change of an endpoint or a secret)."""
     _receiving.clear()
 
 

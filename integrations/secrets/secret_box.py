@@ -1,7 +1,7 @@
 """Encryption of webhook signing secrets at rest.
 
 HMAC verification needs the raw secret, so it cannot be hashed like our own credentials. This
-is the one place the webhooks code encrypts and decrypts; it delegates to `integrations.crypto`
+is the one place the webhooks code encrypts and decrypts; it delegates to `integrations.secrets.crypto`
 (MultiFernet keyed from INTEGRATIONS_ENCRYPTION_KEYS, else derived from SECRET_KEY), so webhook
 secrets and secret settings share keys and key rotation.
 """
