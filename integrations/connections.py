@@ -15,7 +15,7 @@ from django.dispatch import receiver
 
 from config.errors import DomainError
 from devices.models import Owner
-from devices.tasks import device_event_dispatched
+from devices.signals import device_event_dispatched
 from integrations import runs
 from integrations.models import Connection, IntegrationRun
 from integrations.registry import ErrorCode, registry
