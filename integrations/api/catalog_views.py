@@ -8,7 +8,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from config.errors import NotFound
-from devices.api.authentication import DevicePrincipal
+from devices.controller.authentication import DevicePrincipal
 from integrations import runs, selectors
 from integrations.api import catalog_serializers as serializers
 
