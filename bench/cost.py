@@ -33,8 +33,9 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = get_wsgi_application()
 
-from devices import delivery, services  # noqa: E402
+from devices import boot_cache, services  # noqa: E402
 from devices.models import MeasurementType  # noqa: E402
+from devices.registration import device_register  # noqa: E402
 from integrations.webhooks import endpoints as webhook_endpoints  # noqa: E402
 from integrations.webhooks import selectors as webhook_selectors  # noqa: E402
 
@@ -92,11 +93,11 @@ def _fleet() -> list[tuple[str, str, str]]:
     for n in range(FLEET):
         value = base * 256 + n
         mac = ":".join(f"{value >> shift & 0xFF:02x}" for shift in (32, 24, 16, 8, 0))
-        registration = services.device_register(
+        registration = device_register(
             mac_address=f"06:{mac}", owner=owner, measurement_type=mtype, city="Lyon", latitude=45.7, longitude=4.8
         )
         device = registration.device
-        fleet.append((device.device_id, registration.device_key, delivery.config_etag(device.device_id, 1)))
+        fleet.append((device.device_id, registration.device_key, boot_cache.config_etag(device.device_id, 1)))
     return fleet
 
 
@@ -149,7 +150,7 @@ def main() -> None:
     kinds = ("ping", "topics", "config", "config-304", "webhook")
     requests = {kind: _requests(kind, fleet) for kind in kinds[:-1]}
     for kind in kinds[:-1]:
-        _run(requests[kind], len(requests[kind]) * 2)  # warm: every delivery record cached, every device seen
+        _run(requests[kind], len(requests[kind]) * 2)  # warm: every boot record cached, every device seen
     # Warm-up, each round, the call count and the profile each take fresh deliveries.
     webhooks = iter(_webhook_requests(args.requests * (args.rounds + 2) + 200))
     _run([next(webhooks) for _ in range(200)], 200)  # warm: endpoint and decrypted key cached

@@ -25,7 +25,7 @@ django.setup()
 from django.db.models import Count  # noqa: E402
 
 from config.celery import app as celery_app  # noqa: E402
-from devices import delivery, services  # noqa: E402
+from devices import boot_cache, services  # noqa: E402
 from devices.models import Device, DeviceConfig, DeviceEvent  # noqa: E402
 
 
@@ -72,7 +72,7 @@ def registered(args) -> None:
     with open(args.devices, "w") as out:
         for device_id, key in keys.items():
             if device_id in versions:
-                out.write(f"{device_id} {key} {delivery.config_etag(device_id, versions[device_id])}\n")
+                out.write(f"{device_id} {key} {boot_cache.config_etag(device_id, versions[device_id])}\n")
     _write_check(args.check, "registration storm: no duplicates", figures, problems)
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     # /health/ does. The token is the segment the sender was given; its signature authenticates it.
     path("api/v1/webhooks/<slug:endpoint_token>/", webhook_views.webhook_receive, name="webhook-receive"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("devices.controller.urls")),
     path("api/v1/", include("devices.api.urls")),
     path("api/v1/", include("integrations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

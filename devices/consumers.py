@@ -1,6 +1,6 @@
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from devices.events import LIVE_GROUP
+from devices.live import LIVE_GROUP
 
 
 class DeviceEventsConsumer(AsyncJsonWebsocketConsumer):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from config.models import ChangeStamped
 from devices import topics
 
 SEND_INTERVAL_MIN = 1
@@ -43,10 +44,6 @@ class Owner(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def topic_level(self) -> str:
-        return topics.topic_level(self.slug)
 
 
 class MeasurementType(models.Model):
@@ -141,20 +138,12 @@ class Device(models.Model):
         return topics.device_topics(self.base_topic)
 
 
-class DeviceConfig(models.Model):
+class DeviceConfig(ChangeStamped):
+    # updated_at / updated_by (ChangeStamped): when and by whom the config last changed.
     device = models.OneToOneField(Device, on_delete=models.CASCADE, primary_key=True, related_name="config")
     send_interval = models.PositiveIntegerField(validators=send_interval_validators, help_text="Seconds.")
     qos = models.PositiveSmallIntegerField(choices=QOS_CHOICES, verbose_name="MQTT QoS")
     version = models.PositiveIntegerField(default=1, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        editable=False,
-        related_name="+",
-    )
     applied_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     applied_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -40,9 +40,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django_redis import get_redis_connection
 
-from config.errors import AuthenticationFailed, PermissionDenied, TooManyRequests
-from devices import services
-from devices.models import Owner
+from config.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
 
@@ -50,20 +48,10 @@ _COOL_DOWN_SECONDS = 10.0
 _cache_unavailable_until = 0.0
 
 
-def registration_authorize(
-    *, client: str | None, owner_slug: str, secret: str | None, legacy_mode: str | None = None
-) -> Owner:
-    """`services.registration_owner_authorize`, with its refusals counted and throttled."""
-    try:
-        return services.registration_owner_authorize(owner_slug=owner_slug, secret=secret, legacy_mode=legacy_mode)
-    except (AuthenticationFailed, PermissionDenied):
-        registration_refused(client=client, owner_slug=owner_slug)
-        raise
-
-
 def registration_refused(*, client: str | None, owner_slug: str) -> None:
     """Count a refused registration; raise TooManyRequests once its address or owner is over
-    the limit in its window."""
+    the limit in its window. `devices.registration.device_provision` calls it for every refusal
+    of the secret check."""
     window = settings.DEVICES_REGISTRATION_FAILURE_WINDOW_SECONDS
     scopes = [
         (scope, limit, value)

@@ -1,27 +1,31 @@
 """Reads of the device registry, shared by the API, the legacy API and the admin."""
 
-from django.db.models import Q, QuerySet
+from collections.abc import Mapping
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.text import smart_split, unescape_string_literal
 
-from config.errors import NotFound
+from config.errors import DomainError, NotFound
+from devices.filters import DeviceFilter
 from devices.identity import InvalidMac, mac_canonical
 from devices.models import Device, Owner
 from devices.topics import slug_part, topic_level
 
 
-def device_list(*, filters: dict | None = None) -> QuerySet[Device]:
-    """Devices with everything their listing shows, in one query."""
-    qs = Device.objects.select_related("owner", "measurement_type", "config")
-    filters = filters or {}
-    if filters.get("owner"):
-        qs = qs.filter(owner__slug=filters["owner"])
-    if filters.get("measurement_type"):
-        qs = qs.filter(measurement_type__slug=filters["measurement_type"])
-    if filters.get("city"):
-        qs = qs.filter(city__iexact=filters["city"])
-    if filters.get("is_active") is not None:
-        qs = qs.filter(is_active=filters["is_active"])
-    return qs
+def device_list(*, filters: Mapping[str, str] | None = None) -> QuerySet[Device]:
+    """Devices with everything their listing shows, in one query; `filters` (query parameters
+    or a dict: owner, measurement_type, city, is_active) narrow them through `DeviceFilter`.
+    An invalid filter value is a DomainError on its field."""
+    devices = Device.objects.select_related("owner", "measurement_type", "config", "config__updated_by")
+    if not filters:
+        return devices
+    filterset = DeviceFilter(data=filters, queryset=devices)
+    if not filterset.is_valid():
+        # Only `is_active` can be invalid (the others take any text): one field, its first error.
+        field, errors = next(iter(filterset.errors.items()))
+        raise DomainError(errors[0], field=field)
+    return filterset.qs
 
 
 def _search_terms(search: str) -> list[str]:
@@ -88,6 +92,13 @@ def device_get_by_mac(*, mac_address: str) -> Device:
 
 def owner_list() -> QuerySet[Owner]:
     return Owner.objects.all()
+
+
+def owner_list_with_device_count() -> QuerySet[Owner]:
+    """Owners, each with `device_count`: a subquery per listed owner (on the owner index), not a
+    GROUP BY over the whole fleet that the admin's page count would have to repeat."""
+    devices = Device.objects.filter(owner=OuterRef("pk")).order_by().values("owner").annotate(n=Count("pk"))
+    return Owner.objects.annotate(device_count=Coalesce(Subquery(devices.values("n"), output_field=IntegerField()), 0))
 
 
 # Header and values of the device CSV export, column for column.

@@ -1,18 +1,19 @@
 """Every write to the device registry goes through these functions: the API, the legacy API,
 the admin, tasks and commands all call them, so rules, history, events and cache invalidation
-live in one place."""
+live in one place. Registration, with its owner authorization, is `devices.registration`."""
 
-import dataclasses
 import datetime as dt
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
 from config.credentials import credential_digest, credential_generate, credential_matches
-from config.errors import AuthenticationFailed, Conflict, DomainError, NotFound, PermissionDenied
-from devices import delivery, history, identity, signals
+from config.errors import DomainError, NotFound
+from config.services import model_update
+from devices import boot_cache, history, outbox, signals
 from devices.models import (
     LOCATION_PAIR_MESSAGE,
     SEND_INTERVAL_MAX,
@@ -24,9 +25,6 @@ from devices.models import (
     MeasurementType,
     Owner,
 )
-
-SECRET_HEADER_HINT = "Send the owner's provisioning secret in the X-Provisioning-Secret header."
-
 
 # ---------------------------------------------------------------------------------- owners
 
@@ -87,13 +85,9 @@ _OWNER_EDITABLE = {"name", "slug", "allow_secretless_registration", "default_sen
 def _slugged_save(obj, *, editable: set[str], changes: dict, what: str) -> str:
     """Save the changes of an owner or a measurement type (inside the caller's transaction);
     returns its slug as it was, read from the locked row — the admin hands in an instance its
-    form has changed already."""
-    unknown = set(changes) - editable
-    if unknown:
-        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
+    form has changed already, so every field given is saved, changed on the instance or not."""
+    model_update(instance=obj, fields=editable, data=changes)
     slug_before = type(obj).objects.select_for_update().filter(pk=obj.pk).values_list("slug", flat=True).get()
-    for field, value in changes.items():
-        setattr(obj, field, value)
     try:
         with transaction.atomic():
             obj.save(update_fields=list(changes))
@@ -102,16 +96,24 @@ def _slugged_save(obj, *, editable: set[str], changes: dict, what: str) -> str:
     return slug_before
 
 
+def _topics_moved(*, devices: QuerySet[Device], changed_by, source: str, **old_slug) -> None:
+    """After an owner's or a measurement type's slug changed (`old_owner=` or
+    `old_measurement_type=`): the move of each of its devices goes into that device's history,
+    and their cached topics are dropped once this commits. The one place that does both."""
+    device_ids = history.topic_moves_record(devices=devices, changed_by=changed_by, source=source, **old_slug)
+    transaction.on_commit(lambda: boot_cache.boot_records_invalidate(device_ids))
+
+
 @transaction.atomic
 def owner_update(*, owner: Owner, changed_by=None, source: str = ConfigChange.Source.API, **changes) -> Owner:
-    """Change an owner. A new slug moves the topics of all its devices: each move goes into
-    that device's history, and their cached topics are dropped."""
+    """Change an owner (the admin and the API both call this). A new slug moves the topics of
+    all its devices: each move goes into that device's history, and their cached topics are
+    dropped."""
     slug_before = _slugged_save(owner, editable=_OWNER_EDITABLE, changes=changes, what="An owner")
     if owner.slug != slug_before:
-        device_ids = history.topic_moves_record(
+        _topics_moved(
             devices=Device.objects.filter(owner=owner), old_owner=slug_before, changed_by=changed_by, source=source
         )
-        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
     return owner
 
 
@@ -120,32 +122,6 @@ def owner_secret_matches(owner: Owner, secret: str | None) -> bool:
         return True
     grace_open = owner.previous_secret_valid_until and owner.previous_secret_valid_until > timezone.now()
     return bool(grace_open) and credential_matches(secret, owner.previous_secret_digest)
-
-
-def registration_owner_authorize(*, owner_slug: str, secret: str | None, legacy_mode: str | None = None) -> Owner:
-    """The owner a registration goes to, once its provisioning secret (or policy) allows it.
-
-    ``legacy_mode`` is the DEVICES_LEGACY_API mode for seed-compatible registrations: in
-    ``open`` mode an unknown owner is created on first use.
-    """
-    owner = Owner.objects.filter(slug=owner_slug).first()
-    if owner is None and legacy_mode == "open" and slugify(owner_slug) == owner_slug:
-        try:
-            owner, _ = owner_create(name=owner_slug, slug=owner_slug, allow_secretless_registration=True)
-        except DomainError:
-            # Another device of this new owner registered at the same moment and created it.
-            owner = Owner.objects.get(slug=owner_slug)
-    if owner is None:
-        if not secret:
-            raise AuthenticationFailed(SECRET_HEADER_HINT)
-        raise PermissionDenied("Unknown owner or wrong provisioning secret.")
-    if secret:
-        if not owner_secret_matches(owner, secret):
-            raise PermissionDenied("Unknown owner or wrong provisioning secret.")
-        return owner
-    if legacy_mode == "open" or owner.allow_secretless_registration:
-        return owner
-    raise AuthenticationFailed(SECRET_HEADER_HINT)
 
 
 def measurement_type_resolve(*, slug: str, create: bool = False) -> MeasurementType:
@@ -161,6 +137,25 @@ def measurement_type_resolve(*, slug: str, create: bool = False) -> MeasurementT
 _MEASUREMENT_TYPE_EDITABLE = {"slug", "name", "unit", "default_send_interval", "default_qos"}
 
 
+def measurement_type_create(
+    *,
+    slug: str,
+    name: str,
+    unit: str = "",
+    default_send_interval: int | None = None,
+    default_qos: int | None = None,
+) -> MeasurementType:
+    """A new measurement type (the admin's "add"); no device has it yet, so no topic moves."""
+    try:
+        # A savepoint, so that a taken slug leaves a caller's transaction usable.
+        with transaction.atomic():
+            return MeasurementType.objects.create(
+                slug=slug, name=name, unit=unit, default_send_interval=default_send_interval, default_qos=default_qos
+            )
+    except IntegrityError:
+        raise DomainError(f"A measurement type with slug '{slug}' already exists.", field="slug") from None
+
+
 @transaction.atomic
 def measurement_type_update(
     *, measurement_type: MeasurementType, changed_by=None, source: str = ConfigChange.Source.ADMIN, **changes
@@ -170,150 +165,22 @@ def measurement_type_update(
     mtype = measurement_type
     slug_before = _slugged_save(mtype, editable=_MEASUREMENT_TYPE_EDITABLE, changes=changes, what="A measurement type")
     if mtype.slug != slug_before:
-        device_ids = history.topic_moves_record(
+        _topics_moved(
             devices=Device.objects.filter(measurement_type=mtype),
             old_measurement_type=slug_before,
             changed_by=changed_by,
             source=source,
         )
-        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
     return mtype
 
 
 # --------------------------------------------------------------------------------- devices
 
 
-@dataclasses.dataclass(frozen=True)
-class Registration:
-    device: Device
-    device_key: str
-    is_new: bool
-
-
-def _config_defaults(owner: Owner, mtype: MeasurementType) -> dict:
-    return {
-        "send_interval": owner.default_send_interval
-        or mtype.default_send_interval
-        or settings.DEVICES_DEFAULT_SEND_INTERVAL,
-        "qos": next(q for q in (owner.default_qos, mtype.default_qos, settings.DEVICES_DEFAULT_QOS) if q is not None),
-    }
-
-
-def _event_record(*, kind: str, device: Device, **extra) -> DeviceEvent:
-    payload = {
-        "device_id": device.device_id,
-        "owner": device.owner.slug,
-        "city": device.city,
-        "measurement_type": device.measurement_type.slug,
-        "sensor_model": device.sensor_model,
-        "latitude": device.latitude,
-        "longitude": device.longitude,
-        **extra,
-    }
-    return DeviceEvent.objects.create(kind=kind, device=device, payload=payload)
-
-
-@transaction.atomic
-def device_register(
-    *,
-    mac_address: str,
-    owner: Owner,
-    measurement_type: MeasurementType,
-    city: str,
-    latitude: float | None,
-    longitude: float | None,
-    sensor_model: str = "",
-    height: float | None = None,
-) -> Registration:
-    """Register a device, or find it again by its MAC (a device that lost its flash).
-
-    Idempotent and safe under concurrency: the row lock serialises registrations of one MAC,
-    and the unique MAC makes a racing insert fall back to the existing device. Every call
-    issues a fresh device key; only its digest is kept.
-
-    A location of None is unknown: a new device is stored without one, and a known device keeps
-    the location (and height) it has, which an admin may have set. A registration that moves
-    the device's topic (another city or measurement type) is recorded in its history.
-    """
-    _location_check(latitude, longitude)
-    mac = identity.mac_canonical(mac_address)
-    device_key = credential_generate()
-    metadata = {
-        "owner": owner,
-        "measurement_type": measurement_type,
-        "city": city,
-        "latitude": latitude,
-        "longitude": longitude,
-        "sensor_model": sensor_model,
-        "height": height,
-        "last_seen": timezone.now(),
-    }
-    device, is_new = Device.objects.select_for_update().get_or_create(
-        mac_address=mac,
-        defaults={
-            "device_id": identity.device_id_for_mac(mac),
-            "key_digest": credential_digest(device_key),
-            **metadata,
-        },
-    )
-    if is_new:
-        defaults = _config_defaults(owner, measurement_type)
-        DeviceConfig.objects.create(device=device, **defaults)
-        ConfigChange.objects.create(
-            device=device, version=1, source=ConfigChange.Source.REGISTRATION, old={}, new=defaults
-        )
-    else:
-        if device.owner_id != owner.pk:
-            # A secret of one owner must not take over another owner's device.
-            raise Conflict("This MAC address is registered to another owner; an admin can move the device.")
-        if not device.is_active:
-            # Firmware registers at every boot: reactivating here would undo the admin's decision.
-            raise PermissionDenied("This device is deactivated; an admin can reactivate it.")
-        old_topic = _registration_old_topic(device, owner, measurement_type)
-        if latitude is None:
-            del metadata["latitude"], metadata["longitude"]
-        if height is None:
-            del metadata["height"]
-        for field, value in metadata.items():
-            setattr(device, field, value)
-        device.key_digest = credential_digest(device_key)
-        came_back_online = not device.is_online
-        device.is_online = True
-        device.save()
-        history.topic_move_record(
-            device_id=device.device_id, old=old_topic, new=_topic_of(device), source=ConfigChange.Source.REGISTRATION
-        )
-    # The answer is built once this commits, when the database may be gone: read its config now.
-    device.config  # noqa: B018
-    event = _event_record(kind=DeviceEvent.Kind.REGISTERED, device=device, is_new=is_new)
-    transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
-    signals.device_registered.send(sender=Device, device=device, event=event, is_new=is_new)
-    if not is_new and came_back_online:
-        _status_event(device, is_online=True)
-    return Registration(device=device, device_key=device_key, is_new=is_new)
-
-
-def _location_check(latitude: float | None, longitude: float | None) -> None:
+def location_pair_check(latitude: float | None, longitude: float | None) -> None:
+    """Both coordinates or neither (an unknown location); shared with `devices.registration`."""
     if (latitude is None) != (longitude is None):
         raise DomainError(LOCATION_PAIR_MESSAGE, field="latitude" if latitude is None else "longitude")
-
-
-def _topic_of(device: Device) -> dict:
-    return history.topic_snapshot(
-        owner=device.owner.slug,
-        city=device.city,
-        measurement_type=device.measurement_type.slug,
-        device_id=device.device_id,
-    )
-
-
-def _registration_old_topic(device: Device, owner: Owner, measurement_type: MeasurementType) -> dict:
-    # A registration never changes the owner (that is a conflict); the old type is fetched only
-    # when it did change, so that a plain reboot costs no extra query.
-    old_type = measurement_type if device.measurement_type_id == measurement_type.pk else device.measurement_type
-    return history.topic_snapshot(
-        owner=owner.slug, city=device.city, measurement_type=old_type.slug, device_id=device.device_id
-    )
 
 
 _DEVICE_EDITABLE = {"owner", "measurement_type", "city", "latitude", "longitude", "sensor_model", "height", "is_active"}
@@ -322,9 +189,9 @@ _DEVICE_EDITABLE = {"owner", "measurement_type", "city", "latitude", "longitude"
 def device_update(*, device: Device, changed_by=None, source: str = ConfigChange.Source.API, **changes) -> Device:
     """Change a device's metadata. A change of owner, city or measurement type that moves its
     topic is recorded in its history, with who and through which path (`source`)."""
-    unknown = set(changes) - _DEVICE_EDITABLE
-    if unknown:
-        raise DomainError(f"Cannot change {', '.join(sorted(unknown))}.")
+    # Refuses fields outside the editable ones. Every field given is saved below, changed on this
+    # instance or not: the admin hands in an instance its form has changed already.
+    model_update(instance=device, fields=_DEVICE_EDITABLE, data=changes)
     with transaction.atomic():
         # The row as stored (the admin hands in an instance its form already changed), locked so
         # that two moves of one device are recorded in the order they happened.
@@ -336,9 +203,7 @@ def device_update(*, device: Device, changed_by=None, source: str = ConfigChange
         )
         if before is None:
             raise NotFound("Device not found.")
-        _location_check(changes.get("latitude", before["latitude"]), changes.get("longitude", before["longitude"]))
-        for field, value in changes.items():
-            setattr(device, field, value)
+        location_pair_check(changes.get("latitude", before["latitude"]), changes.get("longitude", before["longitude"]))
         # Only the changed fields: a concurrent last_seen write must not be overwritten.
         device.save(update_fields=[*changes, "updated_at"])
         old = history.topic_snapshot(
@@ -356,7 +221,7 @@ def device_update(*, device: Device, changed_by=None, source: str = ConfigChange
             device_id=device.device_id,
         )
         history.topic_move_record(device_id=device.device_id, old=old, new=new, changed_by=changed_by, source=source)
-        transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
+        transaction.on_commit(lambda: boot_cache.boot_records_invalidate([device.device_id]))
     return device
 
 
@@ -364,7 +229,7 @@ def device_delete(*, device: Device) -> None:
     device_id = device.device_id
     with transaction.atomic():
         device.delete()
-        transaction.on_commit(lambda: delivery.delivery_invalidate([device_id]))
+        transaction.on_commit(lambda: boot_cache.boot_records_invalidate([device_id]))
 
 
 def devices_deactivate(*, device_ids: list[str]) -> int:
@@ -381,7 +246,7 @@ def _devices_set_active(*, device_ids: list[str], is_active: bool) -> int:
     with transaction.atomic():
         count = Device.objects.filter(device_id__in=device_ids, is_active=not is_active).update(is_active=is_active)
         # The cached record carries the flag the device endpoints check.
-        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
+        transaction.on_commit(lambda: boot_cache.boot_records_invalidate(device_ids))
     return count
 
 
@@ -418,20 +283,24 @@ def config_update(
     _config_validate(send_interval=send_interval, qos=qos)
     config = DeviceConfig.objects.select_for_update().get(device=device)
     old = _config_snapshot(config)
-    if send_interval is not None:
-        config.send_interval = send_interval
-    if qos is not None:
-        config.qos = qos
-    new = _config_snapshot(config)
-    if new == old:
+    given = {"send_interval": send_interval, "qos": qos}
+    # A caller that is no user (a device, an anonymous legacy call) is recorded as nobody.
+    who = changed_by if getattr(changed_by, "pk", None) else None
+    _, has_changed = model_update(
+        instance=config,
+        fields=("send_interval", "qos"),
+        data={field: value for field, value in given.items() if value is not None},
+        updated_by=who,
+    )
+    if not has_changed:
         return config
+    new = _config_snapshot(config)
     config.version += 1
-    config.updated_by = changed_by if getattr(changed_by, "pk", None) else None
     config.save()
     change = ConfigChange.objects.create(
         device=device, version=config.version, changed_by=config.updated_by, source=source, old=old, new=new
     )
-    event = _event_record(
+    event = outbox.event_record(
         kind=DeviceEvent.Kind.CONFIG_CHANGED,
         device=device,
         version=config.version,
@@ -439,7 +308,7 @@ def config_update(
         new=new,
         source=source,
     )
-    transaction.on_commit(lambda: delivery.delivery_invalidate([device.device_id]))
+    transaction.on_commit(lambda: boot_cache.boot_records_invalidate([device.device_id]))
     signals.device_config_changed.send(sender=Device, device=device, event=event, change=change)
     return config
 
@@ -487,18 +356,11 @@ def devices_delete(*, device_ids: list[str]) -> int:
     deleted device's key stops working at once."""
     with transaction.atomic():
         _, deleted = Device.objects.filter(device_id__in=device_ids).delete()
-        transaction.on_commit(lambda: delivery.delivery_invalidate(device_ids))
+        transaction.on_commit(lambda: boot_cache.boot_records_invalidate(device_ids))
     return deleted.get(Device._meta.label, 0)
 
 
 # ---------------------------------------------------------------------------------- status
-
-
-def _status_event(device: Device, *, is_online: bool) -> None:
-    kind = DeviceEvent.Kind.ONLINE if is_online else DeviceEvent.Kind.OFFLINE
-    extra = {"last_seen": device.last_seen.isoformat() if device.last_seen else None}
-    event = _event_record(kind=kind, device=device, **extra)
-    signals.device_status_changed.send(sender=Device, device=device, event=event, is_online=is_online)
 
 
 def device_mark_online(*, device_id: str) -> bool:
@@ -511,8 +373,18 @@ def device_mark_online(*, device_id: str) -> bool:
         if not came_back:
             return False
         device = Device.objects.select_related("owner", "measurement_type").get(device_id=device_id)
-        _status_event(device, is_online=True)
+        outbox.status_event_send(device, is_online=True)
     return True
+
+
+def device_seen(device_id: str) -> None:
+    """Record that a device called in, writing to the database at most once per resolution
+    (DEVICES_LAST_SEEN_RESOLUTION_SECONDS, counted in the cache); a device that was offline comes
+    back online."""
+    if not boot_cache.seen_mark(device_id):
+        return
+    if not Device.objects.filter(device_id=device_id, is_online=True).update(last_seen=timezone.now()):
+        device_mark_online(device_id=device_id)
 
 
 def devices_mark_offline(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
@@ -540,6 +412,6 @@ def devices_mark_offline(*, now: dt.datetime | None = None, limit: int = 5000) -
             ).update(is_online=False)
             if flipped:
                 device.is_online = False
-                _status_event(device, is_online=False)
+                outbox.status_event_send(device, is_online=False)
                 went_offline += 1
     return went_offline

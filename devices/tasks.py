@@ -3,17 +3,12 @@ import logging
 
 from celery import shared_task
 from django.db import transaction
-from django.dispatch import Signal
 from django.utils import timezone
 
-from devices import delivery, events, services
+from devices import boot_cache, live, services, signals
 from devices.models import DeviceEvent
 
 logger = logging.getLogger(__name__)
-
-# Sent by the worker for every device event it hands on; the integrations layer subscribes.
-# kwargs: event (DeviceEvent)
-device_event_dispatched = Signal()
 
 REDISPATCH_AFTER = dt.timedelta(minutes=1)
 
@@ -30,11 +25,11 @@ def dispatch_device_event(event_id: str) -> bool:
         )
         if event is None:
             return False
-        device_event_dispatched.send(sender=DeviceEvent, event=event)
+        signals.device_event_dispatched.send(sender=DeviceEvent, event=event)
         event.dispatched_at = timezone.now()
         event.save(update_fields=["dispatched_at"])
     logger.info("device event dispatched", extra={"event_id": event_id, "event": event.kind})
-    events.live_push(event)
+    live.live_push(event)
     return True
 
 
@@ -61,4 +56,4 @@ def detect_offline_devices() -> int:
 @shared_task(ignore_result=True)
 def retry_delivery_invalidations() -> int:
     """Beat: drop the cached records that changes could not drop while the cache was down."""
-    return delivery.delivery_invalidations_retry()
+    return boot_cache.boot_invalidations_retry()

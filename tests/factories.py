@@ -6,6 +6,7 @@ from django.contrib.auth.models import Permission
 
 from devices import services
 from devices.models import MeasurementType, Owner
+from devices.registration import device_register
 
 _macs = itertools.count(1)
 
@@ -66,7 +67,7 @@ def register_device(
     sensor_model: str = "DHT22",
 ):
     """Register a device through the service; `device.key` holds its raw device key."""
-    registration = services.device_register(
+    registration = device_register(
         mac_address=mac_address or next_mac(),
         owner=owner,
         measurement_type=measurement_type(measurement_type_slug),

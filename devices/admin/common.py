@@ -1,4 +1,4 @@
-"""What the admin pages of the registry share: send-interval limits, counts, copying a service's row."""
+"""What the admin pages of the registry share: send-interval limits, counts."""
 
 from devices.models import SEND_INTERVAL_MAX, SEND_INTERVAL_MIN
 
@@ -22,12 +22,3 @@ class SendIntervalLimits:
 
 def devices_counted(count: int) -> str:
     return f"{count} device" if count == 1 else f"{count} devices"
-
-
-def copy_fields(target, source) -> None:
-    """Make the admin's unsaved form instance the row a service created, so the admin logs
-    and links the real object."""
-    for field in type(source)._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-    target._state.adding = False
-    target._state.db = source._state.db

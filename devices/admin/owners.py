@@ -6,20 +6,19 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from config.admin import secret_shown_once_response
-from devices import services
-from devices.admin.common import SendIntervalLimits, copy_fields
+from config.admin import copy_fields, secret_shown_once_response
+from devices import selectors, services
+from devices.admin.common import SendIntervalLimits
 from devices.models import ConfigChange, Device, MeasurementType, Owner
 
 OWNER_CREATE_FIELDS = ("name", "slug", "allow_secretless_registration", "default_send_interval", "default_qos")
+MEASUREMENT_TYPE_FIELDS = ("slug", "name", "unit", "default_send_interval", "default_qos")
 
 
 @admin.register(Owner)
@@ -31,14 +30,7 @@ class OwnerAdmin(SendIntervalLimits, admin.ModelAdmin):
     readonly_fields = ("secret_rotated_at", "previous_secret_valid_until", "created_at")
 
     def get_queryset(self, request):
-        # A subquery per listed owner (on the owner index), not a GROUP BY over the whole fleet
-        # that the page count would have to repeat.
-        devices = Device.objects.filter(owner=OuterRef("pk")).order_by().values("owner").annotate(n=Count("pk"))
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(device_count=Coalesce(Subquery(devices.values("n"), output_field=IntegerField()), 0))
-        )
+        return selectors.owner_list_with_device_count()
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -118,13 +110,17 @@ class OwnerAdmin(SendIntervalLimits, admin.ModelAdmin):
 
 @admin.register(MeasurementType)
 class MeasurementTypeAdmin(SendIntervalLimits, admin.ModelAdmin):
-    list_display = ("slug", "name", "unit", "default_send_interval", "default_qos")
+    list_display = MEASUREMENT_TYPE_FIELDS
+    fields = MEASUREMENT_TYPE_FIELDS
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
 
     def save_model(self, request, obj, form, change):
         if not change:
-            super().save_model(request, obj, form, change)
+            mtype = services.measurement_type_create(
+                **{name: form.cleaned_data[name] for name in MEASUREMENT_TYPE_FIELDS}
+            )
+            copy_fields(obj, mtype)
             return
         # Through the service: a new slug moves the devices' topics (history, cache).
         services.measurement_type_update(

@@ -1,19 +1,7 @@
-"""OpenAPI descriptions of our authentication schemes (drf-spectacular extensions)."""
+"""OpenAPI description of the API token's authentication scheme (a drf-spectacular extension);
+the device key's is `devices.controller.schema`."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-
-
-class DeviceKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "devices.api.authentication.DeviceKeyAuthentication"
-    name = "deviceKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Device <device_key>`: the key returned by registration, valid for that device only.",
-        }
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

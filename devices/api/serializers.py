@@ -1,3 +1,6 @@
+"""Serializers of the management API, and the fields every device API shares (the device-facing
+`devices.controller` and the seed-compatible `devices.legacy` use them too)."""
+
 import math
 import re
 
@@ -39,33 +42,10 @@ class LocationFieldsMixin(serializers.Serializer):
     city = serializers.CharField(max_length=100)
 
 
-class RegistrationInputSerializer(LocationFieldsMixin):
-    mac_address = MacAddressField()
-    owner = serializers.SlugField(max_length=64, help_text="The owner's slug.")
-    measurement_type = serializers.SlugField(max_length=64, help_text="e.g. temperature, humidity.")
-    sensor_model = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    height = FiniteFloatField(required=False, allow_null=True, default=None)
-
-
-class ConfigSerializer(serializers.Serializer):
-    send_interval = serializers.IntegerField(help_text="Seconds between readings.")
-    qos = serializers.IntegerField(help_text="MQTT QoS for publishing readings.")
-    version = serializers.IntegerField()
-    updated_at = serializers.DateTimeField()
-
-
 class TopicsSerializer(serializers.Serializer):
     telemetry = serializers.CharField()
     config = serializers.CharField()
     status = serializers.CharField()
-
-
-class RegistrationOutputSerializer(serializers.Serializer):
-    device_id = serializers.CharField()
-    device_key = serializers.CharField(help_text="Send as 'Authorization: Device <device_key>'. Shown once.")
-    is_new = serializers.BooleanField()
-    topics = TopicsSerializer()
-    config = ConfigSerializer()
 
 
 @extend_schema_field({"type": "string", "nullable": True, "description": "Username of who made the change."})
@@ -76,10 +56,6 @@ class UsernameField(serializers.SlugRelatedField):
 class ConfigUpdateInputSerializer(serializers.Serializer):
     send_interval = serializers.IntegerField(min_value=SEND_INTERVAL_MIN, max_value=SEND_INTERVAL_MAX)
     qos = serializers.ChoiceField(choices=[0, 1, 2])
-
-
-class ConfigAppliedInputSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
 
 
 class DeviceConfigOutputSerializer(serializers.Serializer):

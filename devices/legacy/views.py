@@ -27,8 +27,9 @@ from config.client_address import client_address
 from config.errors import DomainError, NotFound
 from config.exception_handler import api_exception_handler
 from config.parsers import JSONParser
-from devices import registration_throttle, selectors, services
-from devices.api.authentication import PROVISIONING_SECRET_CHALLENGE, ApiTokenAuthentication
+from devices import registration, selectors, services
+from devices.api.authentication import ApiTokenAuthentication
+from devices.controller.authentication import PROVISIONING_SECRET_CHALLENGE
 from devices.legacy import serializers
 from devices.models import ConfigChange, Device, MeasurementType, Owner
 
@@ -145,7 +146,7 @@ class LegacyView(APIView):
     def owner_for_update(self, slug: str) -> Owner:
         if self.mode == OPEN:
             # Finds the owner, or creates it on first use, as registration does in this mode.
-            return services.registration_owner_authorize(owner_slug=slug, secret=None, legacy_mode=OPEN)
+            return registration.registration_owner_authorize(owner_slug=slug, secret=None, legacy_mode=OPEN)
         owner = selectors.owner_find(slug=slug)
         if owner is None:
             raise DomainError(f"Unknown owner '{slug}'.", field="owner")
@@ -180,24 +181,14 @@ class LegacyRegisterView(LegacyView):
         defaults = serializers.ORIGINAL_DEFAULTS if self.mode == OPEN else None
         data = serializers.LegacyDeviceInputSerializer(data=request.data, context={"defaults": defaults})
         data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        owner = registration_throttle.registration_authorize(
+        fields = dict(data.validated_data)
+        device = registration.device_provision(
             client=client_address(request),
-            owner_slug=fields["owner"],
+            owner_slug=fields.pop("owner"),
             secret=request.headers.get(SECRET_HEADER),
             legacy_mode=self.mode,
-        )
-        registration = services.device_register(
-            mac_address=fields["mac_address"],
-            owner=owner,
-            measurement_type=self.measurement_type(fields["measurement_type"]),
-            city=fields["city"],
-            latitude=fields["latitude"],
-            longitude=fields["longitude"],
-            sensor_model=fields["sensor_model"],
-            height=fields["height"],
-        )
-        device = registration.device
+            **fields,
+        ).device
         # The legacy firmware has no use for a device key, so none is issued to it here.
         return Response({"device_id": device.device_id, "topic": device.base_topic})
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from config.errors import NotFound
 from config.permissions import user_with_permission
-from devices.api.authentication import DevicePrincipal
+from devices.controller.authentication import DevicePrincipal
 from integrations.api import catalog_serializers as serializers
 from integrations.registry import selectors
 from integrations.runs import selectors as run_selectors

@@ -4,7 +4,7 @@ that hands the event on, so the runs they create commit with it."""
 
 from django.dispatch import receiver
 
-from devices.tasks import device_event_dispatched
+from devices.signals import device_event_dispatched
 from integrations.connections.services import connections_run_for_event
 from integrations.models import Connection
 from integrations.webhooks.signals import webhook_received

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from devices import delivery, services
+from devices import boot_cache, services
 from devices.models import Device, StaleDeliveryRecord
 from tests.factories import registration_payload
 
@@ -71,7 +71,7 @@ def test_a_change_made_while_the_cache_was_down_is_repaired_once_it_answers(owne
     new_key = again.json()["device_key"]
 
     # Back: the record cached before the outage still holds the old key until the repair runs.
-    assert delivery.delivery_invalidations_retry() == 1
+    assert boot_cache.boot_invalidations_retry() == 1
     refreshed = fetch(first["device_id"], new_key)
     assert refreshed.status_code == 200
     assert refreshed.json()["telemetry"].split("/")[1] == "potsdam"
@@ -83,7 +83,7 @@ def test_the_repair_waits_while_the_cache_is_still_down(owner, cache_down):
     with cache_down:
         register(owner)
         with pytest.raises(Exception):  # the beat task fails, and tries again at its next run
-            delivery.delivery_invalidations_retry()
+            boot_cache.boot_invalidations_retry()
 
     assert StaleDeliveryRecord.objects.count() == 1
 
@@ -93,7 +93,7 @@ def test_an_update_while_the_cache_is_down_is_noted_and_repaired(owner, device, 
         services.device_update(device=device, sensor_model="BME280")
 
     assert StaleDeliveryRecord.objects.filter(device_id=device.device_id).exists()
-    assert delivery.delivery_invalidations_retry() == 1
+    assert boot_cache.boot_invalidations_retry() == 1
     assert not StaleDeliveryRecord.objects.exists()
 
 
@@ -101,7 +101,7 @@ def test_a_note_made_while_a_repair_runs_is_kept_for_the_next_one(device):
     later = timezone.now() + dt.timedelta(seconds=5)  # noted after this repair started
     StaleDeliveryRecord.objects.create(device_id=device.device_id, noted_at=later)
 
-    delivery.delivery_invalidations_retry()
+    boot_cache.boot_invalidations_retry()
 
     assert StaleDeliveryRecord.objects.filter(device_id=device.device_id).exists()
 

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.credentials import credential_digest
-from devices import services
+from devices import registration
 from devices.models import ConfigChange, Device, DeviceConfig, DeviceEvent, Owner
 from tests.concurrency import THREADS, all_at_once
 from tests.factories import measurement_type, next_mac, registration_payload
@@ -48,7 +48,7 @@ def test_one_mac_in_different_notations_registered_at_once_through_the_service(o
     def register():
         with lock:
             mac = next(turn)
-        return services.device_register(
+        return registration.device_register(
             mac_address=mac, owner=owner, measurement_type=mtype, city="Berlin", latitude=52.5, longitude=13.4
         )
 
@@ -82,7 +82,7 @@ def test_devices_of_a_new_lab_owner_booting_at_once_all_get_that_owner():
     arrive at the same moment must find it rather than fail."""
 
     def authorize():
-        return services.registration_owner_authorize(owner_slug="new-lab", secret=None, legacy_mode="open")
+        return registration.registration_owner_authorize(owner_slug="new-lab", secret=None, legacy_mode="open")
 
     owners = all_at_once(authorize)
 

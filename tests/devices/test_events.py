@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config.asgi import application
 from config.celery import app as celery_app
-from devices import services, tasks
+from devices import registration, services, signals, tasks
 from devices.identity import InvalidMac
 from devices.models import DeviceEvent
 from tests.broker import queued_tasks
@@ -58,7 +58,7 @@ def test_a_config_change_writes_a_config_changed_event_to_the_outbox(device, sta
 @pytest.mark.django_db
 def test_a_refused_registration_leaves_no_event(owner):
     with pytest.raises(InvalidMac):
-        services.device_register(
+        registration.device_register(
             mac_address="bad", owner=owner, measurement_type=measurement_type(), city="x", latitude=0, longitude=0
         )
 
@@ -114,9 +114,9 @@ def dispatched():
     def receiver(sender, event, **kwargs):
         received.add(str(event.id))
 
-    tasks.device_event_dispatched.connect(receiver, weak=False, dispatch_uid="tests.dispatched")
+    signals.device_event_dispatched.connect(receiver, weak=False, dispatch_uid="tests.dispatched")
     yield received
-    tasks.device_event_dispatched.disconnect(dispatch_uid="tests.dispatched")
+    signals.device_event_dispatched.disconnect(dispatch_uid="tests.dispatched")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from devices import delivery, history, services
+from devices import boot_cache, history, registration, services
 from devices.models import ConfigChange, Device, MeasurementType
 from tests.clients import as_user, change_form_data, login
 from tests.factories import OwnerFactory, UserFactory, measurement_type, register_device, registration_payload
@@ -30,8 +30,8 @@ def topic(device: Device, owner: str, city: str, mtype: str) -> str:
 
 
 def served_topic(device: Device) -> str:
-    """The telemetry topic the device is served at boot (through the delivery cache)."""
-    return delivery.delivery_record(device.device_id)["topics"]["telemetry"]
+    """The telemetry topic the device is served at boot (through the boot cache)."""
+    return boot_cache.boot_record(device.device_id)["topics"]["telemetry"]
 
 
 @pytest.fixture
@@ -177,7 +177,7 @@ class TestDeviceMoves:
 
         # Firmware registers at every boot: a whole fleet does after a power cut.
         with CaptureQueriesContext(connection) as queries:
-            services.device_register(
+            registration.device_register(
                 mac_address="02:00:00:00:00:03",
                 owner=owner,
                 measurement_type=mtype,

@@ -15,7 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from config.errors import DomainError
-from devices import services
+from devices import registration, services
 from devices.models import Device, DeviceEvent
 from integrations.connections import services as connections
 from tests.clients import as_user, change_form_data, login
@@ -63,7 +63,7 @@ def test_registering_again_with_a_location_replaces_it(owner):
 @pytest.mark.parametrize(("latitude", "longitude", "field"), [(52.0, None, "longitude"), (None, 104.0, "latitude")])
 def test_half_a_location_is_refused_by_every_write(owner, device, latitude, longitude, field):
     with pytest.raises(DomainError) as registering:
-        services.device_register(
+        registration.device_register(
             mac_address=next_mac(),
             owner=owner,
             measurement_type=measurement_type(),

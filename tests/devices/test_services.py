@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from config.credentials import credential_digest
 from config.errors import AuthenticationFailed, Conflict, DomainError, NotFound, PermissionDenied
-from devices import delivery, services
-from devices.api.authentication import DevicePrincipal
+from devices import boot_cache, registration, services
+from devices.controller.authentication import DevicePrincipal
 from devices.identity import device_id_for_mac
 from devices.models import ConfigChange, Device, DeviceConfig, DeviceEvent, MeasurementType, Owner
 from tests.factories import OwnerFactory, measurement_type, next_mac, register_device
@@ -82,7 +82,7 @@ def test_no_secret_or_a_wrong_one_never_matches(owner, secret):
 
 
 def test_the_owners_secret_authorizes_a_registration(owner):
-    assert services.registration_owner_authorize(owner_slug=owner.slug, secret=owner.secret) == owner
+    assert registration.registration_owner_authorize(owner_slug=owner.slug, secret=owner.secret) == owner
 
 
 @pytest.mark.parametrize(
@@ -99,20 +99,20 @@ def test_registration_without_the_right_secret_is_refused(slug, secret, error):
     OwnerFactory(slug="known")
 
     with pytest.raises(error):
-        services.registration_owner_authorize(owner_slug=slug, secret=secret)
+        registration.registration_owner_authorize(owner_slug=slug, secret=secret)
 
 
 def test_an_owner_that_allows_it_takes_registrations_without_a_secret():
     owner = OwnerFactory(allow_secretless_registration=True)
 
-    assert services.registration_owner_authorize(owner_slug=owner.slug, secret=None) == owner
+    assert registration.registration_owner_authorize(owner_slug=owner.slug, secret=None) == owner
 
 
 def test_an_unknown_owner_is_created_only_in_the_open_legacy_mode():
     with pytest.raises(AuthenticationFailed):
-        services.registration_owner_authorize(owner_slug="lab", secret=None, legacy_mode="known-owners")
+        registration.registration_owner_authorize(owner_slug="lab", secret=None, legacy_mode="known-owners")
 
-    owner = services.registration_owner_authorize(owner_slug="lab", secret=None, legacy_mode="open")
+    owner = registration.registration_owner_authorize(owner_slug="lab", secret=None, legacy_mode="open")
 
     assert owner.slug == "lab"
     assert owner.allow_secretless_registration
@@ -135,8 +135,8 @@ def test_a_measurement_type_is_created_on_demand_only_when_asked_and_well_formed
 # ------------------------------------------------------------------------------- registration
 
 
-def register(owner, mac: str, **fields) -> services.Registration:
-    return services.device_register(
+def register(owner, mac: str, **fields) -> registration.Registration:
+    return registration.device_register(
         mac_address=mac,
         owner=owner,
         measurement_type=fields.pop("measurement_type", measurement_type()),
@@ -228,16 +228,16 @@ def test_updating_deleting_and_deactivating_drop_the_cached_records(owner, djang
     updated, deleted, deactivated = (register_device(owner=owner) for _ in range(3))
     deleted_id = deleted.device_id
     for device in (updated, deleted, deactivated):
-        assert delivery.delivery_record(device.device_id) is not None
+        assert boot_cache.boot_record(device.device_id) is not None
 
     with django_capture_on_commit_callbacks(execute=True):
         services.device_update(device=updated, city="Paris")
         services.device_delete(device=deleted)
         assert services.devices_deactivate(device_ids=[deactivated.device_id]) == 1
 
-    assert delivery.delivery_record(updated.device_id)["topics"]["telemetry"].split("/")[1] == "paris"
-    assert delivery.delivery_record(deleted_id) is None
-    assert delivery.delivery_record(deactivated.device_id)["is_active"] is False
+    assert boot_cache.boot_record(updated.device_id)["topics"]["telemetry"].split("/")[1] == "paris"
+    assert boot_cache.boot_record(deleted_id) is None
+    assert boot_cache.boot_record(deactivated.device_id)["is_active"] is False
 
 
 def test_deactivating_counts_only_devices_that_were_active(owner):
@@ -266,9 +266,9 @@ def test_an_activated_device_is_served_and_registers_again(owner, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         assert services.devices_activate(device_ids=[device.device_id]) == 1
 
-    assert delivery.delivery_record(device.device_id)["is_active"] is True
+    assert boot_cache.boot_record(device.device_id)["is_active"] is True
     assert client.get(f"/api/v1/devices/{device.device_id}/topics/").status_code == 200
-    again = services.device_register(
+    again = registration.device_register(
         mac_address=device.mac_address,
         owner=owner,
         measurement_type=device.measurement_type,
@@ -280,21 +280,21 @@ def test_an_activated_device_is_served_and_registers_again(owner, django_capture
 
 
 def test_renaming_an_owner_drops_the_cached_topics_of_its_devices(device, django_capture_on_commit_callbacks):
-    delivery.delivery_record(device.device_id)
+    boot_cache.boot_record(device.device_id)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.owner_update(owner=device.owner, slug="renamed")
 
-    assert delivery.delivery_record(device.device_id)["topics"]["telemetry"].startswith("renamed/")
+    assert boot_cache.boot_record(device.device_id)["topics"]["telemetry"].startswith("renamed/")
 
 
 def test_renaming_a_measurement_type_drops_the_cached_topics_of_its_devices(device, django_capture_on_commit_callbacks):
-    delivery.delivery_record(device.device_id)
+    boot_cache.boot_record(device.device_id)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.measurement_type_update(measurement_type=device.measurement_type, slug="air-temperature")
 
-    assert delivery.delivery_record(device.device_id)["topics"]["telemetry"].split("/")[2] == "air-temperature"
+    assert boot_cache.boot_record(device.device_id)["topics"]["telemetry"].split("/")[2] == "air-temperature"
 
 
 def test_owners_and_measurement_types_change_only_what_may_change(device):
@@ -390,12 +390,12 @@ def test_the_applied_version_is_recorded_and_checked(device):
 def test_a_device_deleted_in_bulk_loses_its_cached_record(owner, django_capture_on_commit_callbacks):
     device_ids = [register_device(owner=owner).device_id for _ in range(2)]
     for device_id in device_ids:
-        assert delivery.delivery_record(device_id) is not None
+        assert boot_cache.boot_record(device_id) is not None
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.devices_delete(device_ids=device_ids) == 2
 
-    assert all(delivery.delivery_record(device_id) is None for device_id in device_ids)
+    assert all(boot_cache.boot_record(device_id) is None for device_id in device_ids)
 
 
 def test_a_deactivated_device_stays_deactivated_when_it_registers_again(owner):

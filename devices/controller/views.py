@@ -1,8 +1,8 @@
 """Endpoints the devices call. Kept lean: they are what a whole fleet hits after a power cut.
 
-Topics and config come from the cached delivery record (no database query on a cache hit);
-the device's key is checked against the digest in that same record, fetched in the same cache
-round trip as the device's "seen" mark. A GET by the device itself skips DRF's dispatch
+Topics and config come from the cached boot record (`devices.boot_cache`; no database query on
+a cache hit); the device's key is checked against the digest in that same record, fetched in the
+same cache round trip as the device's "seen" mark. A GET by the device itself skips DRF's dispatch
 (`DeviceEndpoint.dispatch`); bench/README.md has the figures.
 """
 
@@ -18,16 +18,17 @@ from rest_framework.views import APIView
 
 from config.client_address import client_address
 from config.errors import DomainError, NotFound
-from devices import delivery, registration_throttle, selectors, services
-from devices.api import serializers
-from devices.api.authentication import (
+from devices import boot_cache, registration, selectors, services
+from devices.api import serializers as api_serializers
+from devices.api.authentication import ApiTokenAuthentication
+from devices.controller import serializers
+from devices.controller.authentication import (
     PROVISIONING_SECRET_CHALLENGE,
-    ApiTokenAuthentication,
     DeviceKeyAuthentication,
     DevicePrincipal,
     device_authenticate,
 )
-from devices.api.permissions import CanChangeConfig, IsTheDevice, IsTheDeviceOrStaff
+from devices.controller.permissions import CanChangeConfig, IsTheDevice, IsTheDeviceOrStaff
 from devices.models import ConfigChange
 
 PROVISIONING_SECRET = OpenApiParameter(
@@ -93,11 +94,11 @@ class DeviceEndpoint(APIView):
         if isinstance(request.user, DevicePrincipal):
             _note_seen(request.user)
 
-    def delivery_record(self) -> dict:
+    def boot_record(self) -> dict:
         user = self.request.user
         if isinstance(user, DevicePrincipal):
             return user.record
-        record = delivery.delivery_record(self.kwargs["device_id"])
+        record = boot_cache.boot_record(self.kwargs["device_id"])
         if record is None:
             raise NotFound("Device not found.")
         return record
@@ -127,40 +128,31 @@ class DeviceRegisterView(APIView):
     def post(self, request):
         data = serializers.RegistrationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        owner = registration_throttle.registration_authorize(
+        fields = dict(data.validated_data)
+        done = registration.device_provision(
             client=client_address(request),
-            owner_slug=fields["owner"],
+            owner_slug=fields.pop("owner"),
             secret=request.headers.get("X-Provisioning-Secret"),
+            **fields,
         )
-        registration = services.device_register(
-            mac_address=fields["mac_address"],
-            owner=owner,
-            measurement_type=services.measurement_type_resolve(slug=fields["measurement_type"]),
-            city=fields["city"],
-            latitude=fields["latitude"],
-            longitude=fields["longitude"],
-            sensor_model=fields["sensor_model"],
-            height=fields["height"],
-        )
-        device = registration.device
+        device = done.device
         body = {
             "device_id": device.device_id,
-            "device_key": registration.device_key,
-            "is_new": registration.is_new,
+            "device_key": done.device_key,
+            "is_new": done.is_new,
             "topics": device.topics,
             "config": device.config,
         }
         return Response(
             serializers.RegistrationOutputSerializer(body).data,
-            status=status.HTTP_201_CREATED if registration.is_new else status.HTTP_200_OK,
+            status=status.HTTP_201_CREATED if done.is_new else status.HTTP_200_OK,
         )
 
 
 class DeviceTopicsView(DeviceEndpoint):
-    @extend_schema(tags=["device"], summary="MQTT topics of a device", responses=serializers.TopicsSerializer)
+    @extend_schema(tags=["device"], summary="MQTT topics of a device", responses=api_serializers.TopicsSerializer)
     def get(self, request, device_id):
-        return _json_response(self.delivery_record()["topics"])
+        return _json_response(self.boot_record()["topics"])
 
 
 class DeviceConfigView(DeviceEndpoint):
@@ -178,7 +170,7 @@ class DeviceConfigView(DeviceEndpoint):
         responses={200: serializers.ConfigSerializer, 304: OpenApiResponse(description="Not modified.")},
     )
     def get(self, request, device_id):
-        record = self.delivery_record()
+        record = self.boot_record()
         etag = record["etag"]
         if _none_match(request.headers.get("If-None-Match", ""), etag):
             return HttpResponseNotModified(headers={"ETag": etag})
@@ -187,8 +179,8 @@ class DeviceConfigView(DeviceEndpoint):
     @extend_schema(
         tags=["management"],
         summary="Replace a device's config",
-        request=serializers.ConfigUpdateInputSerializer,
-        responses=serializers.DeviceConfigOutputSerializer,
+        request=api_serializers.ConfigUpdateInputSerializer,
+        responses=api_serializers.DeviceConfigOutputSerializer,
     )
     def put(self, request, device_id):
         return self._update(request, device_id, partial=False)
@@ -196,14 +188,14 @@ class DeviceConfigView(DeviceEndpoint):
     @extend_schema(
         tags=["management"],
         summary="Change part of a device's config",
-        request=serializers.ConfigUpdateInputSerializer,
-        responses=serializers.DeviceConfigOutputSerializer,
+        request=api_serializers.ConfigUpdateInputSerializer,
+        responses=api_serializers.DeviceConfigOutputSerializer,
     )
     def patch(self, request, device_id):
         return self._update(request, device_id, partial=True)
 
     def _update(self, request, device_id, *, partial):
-        data = serializers.ConfigUpdateInputSerializer(data=request.data, partial=partial)
+        data = api_serializers.ConfigUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         config = services.config_update(
             device=selectors.device_get(device_id=device_id),
@@ -211,7 +203,7 @@ class DeviceConfigView(DeviceEndpoint):
             source=ConfigChange.Source.API,
             **data.validated_data,
         )
-        return Response(serializers.DeviceConfigOutputSerializer(config).data)
+        return Response(api_serializers.DeviceConfigOutputSerializer(config).data)
 
 
 class DeviceConfigAppliedView(DeviceEndpoint):
@@ -247,4 +239,4 @@ def _json_response(data, headers: dict | None = None) -> HttpResponse:
 
 def _note_seen(device: DevicePrincipal) -> None:
     if not device.seen_recently:
-        delivery.device_seen(device.device_id)
+        services.device_seen(device.device_id)

@@ -1,6 +1,5 @@
 """The management API for teams: tokens, owners, devices (token or session auth, model perms)."""
 
-import django_filters
 from django.contrib.auth import authenticate
 from django.template import loader
 from django_filters.rest_framework import DjangoFilterBackend
@@ -20,7 +19,8 @@ from devices import selectors, services
 from devices.api import serializers
 from devices.api.authentication import PASSWORD_CHALLENGE
 from devices.api.permissions import CanChangeOwner
-from devices.models import ConfigChange, Device
+from devices.filters import DeviceFilter
+from devices.models import ConfigChange
 
 
 class TokenView(APIView):
@@ -158,18 +158,12 @@ class OwnerViewSet(
         )
 
 
-class DeviceFilter(django_filters.FilterSet):
-    owner = django_filters.CharFilter(field_name="owner__slug")
-    measurement_type = django_filters.CharFilter(field_name="measurement_type__slug")
-    city = django_filters.CharFilter(field_name="city", lookup_expr="iexact")
-    # A typed choice, so that `?is_active=maybe` is a 400 rather than silently no filter.
-    is_active = django_filters.TypedChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
-    )
+class DeviceFilterParameters(DjangoFilterBackend):
+    """Documents `DeviceFilter`'s query parameters (the schema, the browsable API's form); the
+    filtering itself is the selector's, `selectors.device_list(filters=...)`."""
 
-    class Meta:
-        model = Device
-        fields = ["owner", "measurement_type", "city", "is_active"]
+    def filter_queryset(self, request, queryset, view):
+        return queryset
 
 
 class DeviceSearchFilter(SearchFilter):
@@ -204,11 +198,12 @@ class DeviceViewSet(
     lookup_field = "device_id"
     lookup_value_regex = "[0-9a-f]{16}"
     filterset_class = DeviceFilter
-    filter_backends = [DjangoFilterBackend, DeviceSearchFilter, OrderingFilter]
+    filter_backends = [DeviceFilterParameters, DeviceSearchFilter, OrderingFilter]
     ordering_fields = ["created_at", "last_seen", "city"]
 
     def get_queryset(self):
-        return selectors.device_list().select_related("config__updated_by")
+        # The query parameters filter every action, the detail routes' lookups included.
+        return selectors.device_list(filters=self.request.query_params)
 
     @extend_schema(
         tags=["management"],

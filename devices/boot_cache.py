@@ -1,13 +1,18 @@
-"""What a device fetches at boot (topics, config), served from the cache.
+"""What a device fetches at boot (topics, config), served from the cache: its boot record.
 
 These are the hottest reads in the hub: after a power cut the whole fleet asks at once. A
-device's delivery record is built with one query, cached, and invalidated explicitly by the
+device's boot record is built with one query, cached, and invalidated explicitly by the
 services whenever anything it is derived from changes.
 
 The cache may be unreachable (Redis restarting): devices are then served from the database, and
 a change whose invalidation could not run is noted in the database (`StaleDeliveryRecord`) and
-dropped from the cache as soon as it answers again (`delivery_invalidations_retry`, beat), so
+dropped from the cache as soon as it answers again (`boot_invalidations_retry`, beat), so
 the change never answers an error and no stale record outlives the outage.
+
+This module reads the registry and keeps its own cache (keys, the "seen" marks, the notes of
+invalidations to retry); it writes nothing of the registry and calls no service: recording that
+a device was seen is `devices.services.device_seen`, which asks `seen_mark` here first.
+(The cache keys and log lines keep their older name, "delivery", which dashboards may match.)
 """
 
 import logging
@@ -81,8 +86,8 @@ def _record_build(device_id: str) -> dict | None:
     }
 
 
-def delivery_fetch(device_id: str) -> tuple[dict | None, bool]:
-    """The cached delivery record of a device (None if there is no such device), and whether the
+def boot_record_fetch(device_id: str) -> tuple[dict | None, bool]:
+    """The cached boot record of a device (None if there is no such device), and whether the
     device was marked seen within the last resolution: both in one cache round trip on a hit."""
     if len(device_id) != 16:
         return None, False
@@ -112,15 +117,15 @@ def _cache_set(key: str, record) -> None:
         logger.warning("delivery cache unavailable: record not cached", extra={"error": type(exc).__name__})
 
 
-def delivery_record(device_id: str) -> dict | None:
-    """The cached delivery record of a device, or None if there is no such device."""
-    return delivery_fetch(device_id)[0]
+def boot_record(device_id: str) -> dict | None:
+    """The cached boot record of a device, or None if there is no such device."""
+    return boot_record_fetch(device_id)[0]
 
 
-def delivery_invalidate(device_ids) -> None:
+def boot_records_invalidate(device_ids) -> None:
     """Drop the cached records of these devices. Never raises: it runs once the change has
     committed, and a change that is done must not answer an error. A cache that cannot be
-    reached leaves a note per device, for `delivery_invalidations_retry`."""
+    reached leaves a note per device, for `boot_invalidations_retry`."""
     device_ids = list(device_ids)
     if not device_ids:
         return
@@ -146,7 +151,7 @@ def delivery_invalidate(device_ids) -> None:
             logger.exception("delivery invalidation lost", extra={"device_ids": device_ids[:50]})
 
 
-def delivery_invalidations_retry(*, limit: int = 5000) -> int:
+def boot_invalidations_retry(*, limit: int = 5000) -> int:
     """Drop the records that changes could not drop while the cache was down; returns how many
     (0 while it is still down: the notes wait for the next try)."""
     started = timezone.now()
@@ -160,15 +165,11 @@ def delivery_invalidations_retry(*, limit: int = 5000) -> int:
     return len(noted)
 
 
-def device_seen(device_id: str) -> None:
-    """Record that a device called in, writing to the database at most once per resolution."""
-    resolution = settings.DEVICES_LAST_SEEN_RESOLUTION_SECONDS
+def seen_mark(device_id: str) -> bool:
+    """Mark a device seen for DEVICES_LAST_SEEN_RESOLUTION_SECONDS; whether it is the first mark in
+    that time (so the caller writes "seen" to the database at most once per resolution). False
+    while the cache is down: every request would write it otherwise."""
     try:
-        first_in_resolution = cache.add(_seen_key(device_id), 1, resolution)
+        return bool(cache.add(_seen_key(device_id), 1, settings.DEVICES_LAST_SEEN_RESOLUTION_SECONDS))
     except CACHE_ERRORS:
-        return  # while the cache is down "seen" is not recorded: every request would write it
-    if first_in_resolution:
-        if not Device.objects.filter(device_id=device_id, is_online=True).update(last_seen=timezone.now()):
-            from devices.services import device_mark_online  # services import this module
-
-            device_mark_online(device_id=device_id)
+        return False
