@@ -14,7 +14,7 @@ _.list_display, _.list_select_related, _.list_filter, _.search_fields, _.search_
 _.raw_id_fields, _.prepopulated_fields, _.show_full_result_count, _.fieldsets, _.inlines, _.date_hierarchy
 _.actions, _.max_num  # ModelAdmin.actions; InlineModelAdmin.max_num
 _.get_fields, _.get_readonly_fields, _.get_inlines, _.get_search_results, _.response_add
-_.delete_model, _.delete_queryset, _.has_add_permission, _.has_delete_permission
+_.save_model, _.delete_model, _.delete_queryset, _.has_add_permission, _.has_delete_permission
 # admin.action(permissions=[...]) makes the admin call has_<permission>_permission.
 _.has_reprocess_permission, _.has_clear_outbound_cache_permission
 _.parameter_name, _.lookups  # SimpleListFilter
@@ -88,18 +88,8 @@ _.handlers  # logging.Logger.handlers (bench/integrations/outbound_bench.py)
 # --- Arguments a caller passes whatever we do with them (signatures fixed by the framework).
 _.app_configs, _.options, _.perms, _.post_url_continue, _.mesg, _.original_response, _.auto_schema, _.exc_info
 
-# --- issue 8: shared helpers just added on main, adopted by the parts being merged — delete when used.
-_.model_update, _.user_with_permission, _.ChangeStamped
-
-# --- issue 8: dead code being removed (or used) — delete each entry together with its code.
-_.unregister  # IntegrationRegistry.unregister (integrations/registry.py)
-_.delivery_list  # integrations/webhooks/selectors.py
-_.asetting_get  # integrations/settings_store.py
-_.acredential_resolve  # integrations/credentials.py
-_.transient  # OutboundError.transient and its subclasses (integrations/outbound/errors.py)
-_.apply  # ResolvedCredential.apply (integrations/credentials.py), tests only
-_.isolated  # IntegrationRegistry.isolated (integrations/registry.py), tests only
-_.setting_set  # integrations/services.py, tests only
-_.forget_seen  # WebhookInbox.forget_seen (integrations/webhooks/inbox.py), tests only
-_.total  # Reencrypted.total (integrations/reencryption.py), read nowhere
-_.executed  # RunPerformed.executed (integrations/runs.py), set on every return, read nowhere
+# --- Called by the tests only, on purpose: what a service reports or a hook a test needs.
+_.executed  # RunPerformed.executed: whether a perform ran the integration (tests of exactly-once)
+_.isolated  # IntegrationRegistry.isolated: integrations a test defines are forgotten after it
+_.setting_set  # setting a value by key, the way tests (and a shell) set one; the API goes by row
+_.forget_seen  # WebhookInbox.forget_seen: a test makes a delivery id's dedupe window pass at once
