@@ -1,9 +1,10 @@
-"""Fixtures shared by the device tests: the seed-compatible API's owners, devices and open mode."""
+"""Fixtures shared by the device tests: the seed-compatible API's owners, devices and open mode,
+and a management API user who may only look."""
 
 import pytest
 
 from tests.devices.legacy_helpers import CANONICAL_MAC
-from tests.factories import OwnerFactory, register_device
+from tests.factories import OwnerFactory, UserFactory, register_device
 
 
 @pytest.fixture
@@ -31,3 +32,9 @@ def guarded_device(guarded):
 @pytest.fixture
 def open_mode(settings):
     settings.DEVICES_LEGACY_API = "open"
+
+
+@pytest.fixture
+def viewer():
+    """May look at owners and devices, change nothing."""
+    return UserFactory(permissions=["devices.view_device", "devices.view_owner"])
