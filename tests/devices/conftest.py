@@ -1,10 +1,27 @@
-"""Fixtures shared by the device tests: the seed-compatible API's owners, devices and open mode,
-and a management API user who may only look."""
+"""Fixtures shared by the device tests: the admin's users and session, the seed-compatible API's
+owners, devices and open mode, and a management API user who may only look."""
 
 import pytest
 
+from tests.clients import login
 from tests.devices.legacy_helpers import CANONICAL_MAC
 from tests.factories import OwnerFactory, UserFactory, register_device
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(superuser):
+    return login(superuser)
+
+
+@pytest.fixture
+def fleet_manager():
+    """Staff who may look after devices but not change their configs."""
+    return UserFactory(is_staff=True, permissions=["devices.view_device", "devices.change_device"])
 
 
 @pytest.fixture
