@@ -115,11 +115,11 @@ class Call:
         operation: str,
         method: str,
         log_url: str,
-        timeout: TimeoutTypes,
-        idempotent: bool | None,
-        expect: Expect,
-        raise_for_status: bool,
         retry_after: RetryAfterFn,
+        timeout: TimeoutTypes = None,
+        idempotent: bool | None = None,
+        expect: Expect = "bytes",
+        raise_for_status: bool = False,
     ) -> "Call":
         """A call without cache: validated names, and the defaults of timeout and idempotency."""
         if not (isinstance(integration, str) and _NAME.match(integration)):

@@ -25,7 +25,7 @@ from django.conf import settings
 from integrations.outbound import cache as outbound_cache
 from integrations.outbound import metrics, transport
 from integrations.outbound.breaker import Admission, BreakerStore, CircuitBreaker
-from integrations.outbound.calls import Call, Expect, OutboundRequest, RetryAfterFn, TimeoutTypes
+from integrations.outbound.calls import Call, Expect, OutboundRequest, RetryAfterFn
 from integrations.outbound.classify import (
     classify_exception,
     error_body,
@@ -124,63 +124,20 @@ class OutboundClient:
             call, transport.async_sender(self._http.for_running_loop(), call.method, outbound_request)
         )
 
-    def send(
-        self,
-        *,
-        integration: str,
-        operation: str,
-        method: str,
-        log_url: str,
-        send: transport.SendFn,
-        timeout: TimeoutTypes = None,
-        idempotent: bool | None = None,
-        expect: Expect = "bytes",
-        raise_for_status: bool = False,
-        retry_after: RetryAfterFn | None = None,
-    ) -> OutboundResult:
+    def send(self, *, send: transport.SendFn, **call: Any) -> OutboundResult:
         """For adapters that own their HTTP client: `send(timeout)` makes one attempt and returns
         the httpx.Response; retries, breaker, metrics and the log line are applied around it.
-        No cache. `log_url` must be safe to log (no token in it)."""
-        call = Call.prepare(
-            integration=integration,
-            operation=operation,
-            method=method,
-            log_url=log_url,
-            timeout=timeout,
-            idempotent=idempotent,
-            expect=expect,
-            raise_for_status=raise_for_status,
-            retry_after=retry_after or self._retry_after_header,
-        )
-        return self._run(call, send)
+        No cache. The other arguments are those of `Call.prepare`: integration, operation,
+        method, log_url (safe to log: no token in it), and timeout, idempotent, expect,
+        raise_for_status, retry_after if the defaults do not fit."""
+        return self._run(self._adapter_call(**call), send)
 
-    async def asend(
-        self,
-        *,
-        integration: str,
-        operation: str,
-        method: str,
-        log_url: str,
-        send: transport.AsyncSendFn,
-        timeout: TimeoutTypes = None,
-        idempotent: bool | None = None,
-        expect: Expect = "bytes",
-        raise_for_status: bool = False,
-        retry_after: RetryAfterFn | None = None,
-    ) -> OutboundResult:
+    async def asend(self, *, send: transport.AsyncSendFn, **call: Any) -> OutboundResult:
         """`send` for asyncio adapters (the python-telegram-bot request class)."""
-        call = Call.prepare(
-            integration=integration,
-            operation=operation,
-            method=method,
-            log_url=log_url,
-            timeout=timeout,
-            idempotent=idempotent,
-            expect=expect,
-            raise_for_status=raise_for_status,
-            retry_after=retry_after or self._retry_after_header,
-        )
-        return await self._arun(call, send)
+        return await self._arun(self._adapter_call(**call), send)
+
+    def _adapter_call(self, *, retry_after: RetryAfterFn | None = None, **call: Any) -> Call:
+        return Call.prepare(retry_after=retry_after or self._retry_after_header, **call)
 
     def breaker(self, integration: str) -> CircuitBreaker:
         return CircuitBreaker(integration, store=self._breaker_store, clock=self._clock)
