@@ -4,7 +4,7 @@ owners, devices and open mode, and a management API user who may only look."""
 import pytest
 
 from tests.clients import login
-from tests.devices.legacy_helpers import CANONICAL_MAC
+from tests.devices.legacy.helpers import CANONICAL_MAC
 from tests.factories import OwnerFactory, UserFactory, register_device
 
 

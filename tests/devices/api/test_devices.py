@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from devices import services
 from devices.models import Device, DeviceConfig
-from tests.devices.management_helpers import DEVICES, as_user, device_topics
+from tests.devices.api.helpers import DEVICES, as_user, device_topics
 from tests.factories import OwnerFactory, UserFactory, register_device
 
 pytestmark = pytest.mark.django_db

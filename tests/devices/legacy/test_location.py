@@ -4,17 +4,10 @@
 import pytest
 
 from devices.models import Device
-from tests.devices.legacy_helpers import CANONICAL_MAC, assert_detail, legacy_shape, registration_body, token_client
-from tests.factories import measurement_type, register_device
+from tests.devices.legacy.helpers import CANONICAL_MAC, assert_detail, legacy_shape, registration_body, token_client
+from tests.factories import register_device
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _temperature():
-    """The type the firmware reports; a migration seeds it, but a transactional test elsewhere may
-    have flushed it."""
-    measurement_type("temperature")
 
 
 class TestLocation:

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from devices import services
 from devices.models import ConfigChange, Device
 from tests.clients import login
-from tests.devices.admin_helpers import DEVICE_CHANGELIST, messages_of, run_action
+from tests.devices.admin.helpers import DEVICE_CHANGELIST, messages_of, run_action
 from tests.factories import UserFactory, register_device
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from config.credentials import credential_digest
 from config.models import ApiToken
 from config.tokens import api_token_issue
-from tests.devices.management_helpers import DEVICES, with_token
+from tests.devices.api.helpers import DEVICES, with_token
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from devices import services
 from devices.models import ConfigChange, Device, DeviceEvent
 from tests.clients import change_form_data, login
-from tests.devices.admin_helpers import DEVICE_CHANGELIST, device_api_topics, run_action
+from tests.devices.admin.helpers import DEVICE_CHANGELIST, device_api_topics, run_action
 from tests.factories import OwnerFactory, UserFactory, measurement_type, register_device
 
 pytestmark = pytest.mark.django_db

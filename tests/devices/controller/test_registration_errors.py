@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from devices.models import MeasurementType
-from tests.devices.device_api_helpers import REGISTER, assert_json_error, nothing_registered, register
+from tests.devices.controller.helpers import REGISTER, assert_json_error, nothing_registered, register
 from tests.factories import registration_payload
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from devices.models import ConfigChange, Device
-from tests.devices.legacy_helpers import (
+from tests.devices.legacy.helpers import (
     ARDUINO_DEVICE_ID,
     ARDUINO_MAC,
     assert_detail,
@@ -15,16 +15,9 @@ from tests.devices.legacy_helpers import (
     registration_body,
     token_client,
 )
-from tests.factories import UserFactory, measurement_type
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _temperature():
-    """The type the firmware reports; a migration seeds it, but a transactional test elsewhere may
-    have flushed it."""
-    measurement_type("temperature")
 
 
 # ------------------------------------------------------------ PUT /device/{device_id}

@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from devices.models import Device, MeasurementType, Owner
-from tests.devices.legacy_helpers import ARDUINO_DEVICE_ID, ARDUINO_MAC, CANONICAL_MAC, assert_detail, registration_body
-from tests.factories import OwnerFactory, measurement_type, register_device
+from tests.devices.legacy.helpers import ARDUINO_DEVICE_ID, ARDUINO_MAC, CANONICAL_MAC, assert_detail, registration_body
+from tests.factories import OwnerFactory, register_device
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +18,6 @@ FIRMWARE_BODY = (
     '"owner":"IoTSchool","measurement_type":"temperature","sensor_model":"T1000"}'
 )
 FIRMWARE_TOPIC = f"iotschool/irkutsk/temperature/{ARDUINO_DEVICE_ID}"
-
-
-@pytest.fixture(autouse=True)
-def _temperature():
-    """The type the firmware reports; a migration seeds it, but a transactional test elsewhere may
-    have flushed it."""
-    measurement_type("temperature")
 
 
 # ------------------------------------------------------------------- POST /register/

@@ -9,7 +9,7 @@ from django.urls import reverse
 from devices import services
 from devices.models import MeasurementType, Owner
 from tests.clients import change_form_data, login
-from tests.devices.admin_helpers import device_api_topics, messages_of
+from tests.devices.admin.helpers import device_api_topics, messages_of
 from tests.factories import OwnerFactory, UserFactory, register_device
 
 pytestmark = pytest.mark.django_db

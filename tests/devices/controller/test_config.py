@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from devices import services
 from devices.models import Device, DeviceConfig
-from tests.devices.device_api_helpers import as_token_of, assert_json_error, config_url, topics_url
+from tests.devices.controller.helpers import as_token_of, assert_json_error, config_url, topics_url
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

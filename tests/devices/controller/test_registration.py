@@ -11,7 +11,7 @@ from config.credentials import credential_digest
 from devices import services
 from devices.identity import device_id_for_mac
 from devices.models import ConfigChange, Device, DeviceConfig, MeasurementType
-from tests.devices.device_api_helpers import (
+from tests.devices.controller.helpers import (
     as_device,
     assert_json_error,
     nothing_registered,

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from devices.models import ConfigChange, DeviceConfig
-from tests.devices.management_helpers import DEVICES, as_user
+from tests.devices.api.helpers import DEVICES, as_user
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

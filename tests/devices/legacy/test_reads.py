@@ -5,7 +5,7 @@ unless the secret, a viewer's token or the open mode reveals it."""
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from tests.devices.legacy_helpers import (
+from tests.devices.legacy.helpers import (
     ARDUINO_DEVICE_ID,
     ARDUINO_MAC,
     CANONICAL_MAC,
@@ -13,16 +13,9 @@ from tests.devices.legacy_helpers import (
     legacy_shape,
     token_client,
 )
-from tests.factories import measurement_type, next_mac, register_device
+from tests.factories import next_mac, register_device
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _temperature():
-    """The type the firmware reports; a migration seeds it, but a transactional test elsewhere may
-    have flushed it."""
-    measurement_type("temperature")
 
 
 # -------------------------------------------------------------- POST /device_by_mac/

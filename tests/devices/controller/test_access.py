@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from devices import services
-from tests.devices.device_api_helpers import as_device, as_token_of, assert_json_error, config_url, register, topics_url
+from tests.devices.controller.helpers import as_device, as_token_of, assert_json_error, config_url, register, topics_url
 from tests.factories import UserFactory, register_device, registration_payload
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from config.credentials import credential_digest
 from devices.models import Owner
-from tests.devices.management_helpers import DEVICES, as_user, device_topics
+from tests.devices.api.helpers import DEVICES, as_user, device_topics
 from tests.factories import OwnerFactory, UserFactory, registration_payload
 
 pytestmark = pytest.mark.django_db

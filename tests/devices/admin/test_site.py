@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from config.credentials import credential_digest
 from config.models import ApiToken
 from tests.clients import login
-from tests.devices.admin_helpers import messages_of
+from tests.devices.admin.helpers import messages_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,17 +8,10 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from devices.models import Device
-from tests.devices.legacy_helpers import ARDUINO_DEVICE_ID, assert_detail, registration_body
-from tests.factories import UserFactory, measurement_type, next_mac
+from tests.devices.legacy.helpers import ARDUINO_DEVICE_ID, assert_detail, registration_body
+from tests.factories import UserFactory, next_mac
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _temperature():
-    """The type the firmware reports; a migration seeds it, but a transactional test elsewhere may
-    have flushed it."""
-    measurement_type("temperature")
 
 
 # ------------------------------------------------------------------------- off mode
