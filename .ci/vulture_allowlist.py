@@ -38,7 +38,7 @@ _.secret_rotated_at, _.unit, _.applied_at, _.changed_at, _.dispatched_at, _.note
 _.secret_changed_at, _.attention_reason, _.attention_at, _.integration_version, _.finished_at
 _.result_summary, _.body_truncated, _.processed_at
 # Members of choices (TextChoices/StrEnum): valid stored values and API choices, listed by iteration.
-_.DEVICE_CONFIG_CHANGED, _.DEVICE_OFFLINE, _.DEVICE_ONLINE  # Connection event kinds a connection may subscribe to
+_.DEVICE_CONFIG_CHANGED, _.DEVICE_CONFIG_APPLIED, _.DEVICE_OFFLINE, _.DEVICE_ONLINE  # Connection event kinds
 _.INT, _.FLOAT, _.BOOL, _.URL, _.JSON, _.SECRET  # Setting.Type
 _.AI, _.MAPS, _.CRM, _.ECOMMERCE, _.EDUCATION, _.MEDICINE, _.NEWS, _.TRANSLATION  # integrations Category
 

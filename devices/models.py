@@ -215,6 +215,7 @@ class DeviceEvent(models.Model):
     class Kind(models.TextChoices):
         REGISTERED = "device.registered"
         CONFIG_CHANGED = "device.config_changed"
+        CONFIG_APPLIED = "device.config_applied"
         OFFLINE = "device.offline"
         ONLINE = "device.online"
 

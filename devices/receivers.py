@@ -25,6 +25,7 @@ def _enqueue(event) -> None:
 
 @receiver(signals.device_registered, dispatch_uid="devices.receivers.registered")
 @receiver(signals.device_config_changed, dispatch_uid="devices.receivers.config_changed")
+@receiver(signals.device_config_applied, dispatch_uid="devices.receivers.config_applied")
 @receiver(signals.device_status_changed, dispatch_uid="devices.receivers.status_changed")
 def publish_after_commit(sender, event, **kwargs):
     transaction.on_commit(lambda: _enqueue(event))

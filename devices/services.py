@@ -340,15 +340,33 @@ def configs_bulk_update(
 
 def config_mark_applied(*, device_id: str, version: int) -> None:
     """The device reports the config version it runs after reboot (the admin then shows it
-    as up to date, or pending while an older version is applied)."""
-    current = DeviceConfig.objects.filter(device_id=device_id).values_list("version", flat=True).first()
+    as up to date, or pending while an older version is applied). A version it did not run
+    before is a `device.config_applied` event; the same report after every reboot is not."""
+    current = DeviceConfig.objects.filter(device_id=device_id).values_list("version", "applied_version").first()
     if current is None:
         raise NotFound("Device not found.")
-    if not 1 <= version <= current:
+    issued, applied = current
+    if not 1 <= version <= issued:
         raise DomainError(
-            f"Version {version} was never issued; the current config version is {current}.", field="version"
+            f"Version {version} was never issued; the current config version is {issued}.", field="version"
         )
-    DeviceConfig.objects.filter(device_id=device_id).update(applied_version=version, applied_at=timezone.now())
+    if applied == version:
+        DeviceConfig.objects.filter(device_id=device_id).update(applied_at=timezone.now())
+        return
+    with transaction.atomic():
+        # The conditional UPDATE decides: of two reports at once, one changes the row and tells.
+        changed = (
+            DeviceConfig.objects.filter(device_id=device_id)
+            .exclude(applied_version=version)
+            .update(applied_version=version, applied_at=timezone.now())
+        )
+        if not changed:
+            return
+        device = Device.objects.select_related("owner", "measurement_type").get(device_id=device_id)
+        event = outbox.event_record(
+            kind=DeviceEvent.Kind.CONFIG_APPLIED, device=device, version=version, current_version=issued
+        )
+        signals.device_config_applied.send(sender=Device, device=device, event=event, version=version)
 
 
 def devices_delete(*, device_ids: list[str]) -> int:

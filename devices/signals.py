@@ -1,7 +1,7 @@
 """Signals of the device registry. Receivers (events, notifiers, live view) subscribe here,
 so the registry never needs to know who listens.
 
-The first three are sent by the services inside their transaction: receivers defer side effects
+The first four are sent by the services inside their transaction: receivers defer side effects
 with ``transaction.on_commit``. ``device_event_dispatched`` is sent by the worker, once per
 outbox event, inside the transaction that marks the event dispatched."""
 
@@ -18,6 +18,12 @@ device_config_changed.__doc__ = """A device's config changed and got a new versi
 
 Arguments: ``device``, ``event`` (its ``DeviceEvent`` of kind ``device.config_changed``),
 ``change`` (the ``ConfigChange`` history entry: old → new, who, which path)."""
+
+device_config_applied = Signal()
+device_config_applied.__doc__ = """A device runs a config version it did not run before (sender: ``Device``).
+
+Arguments: ``device``, ``event`` (its ``DeviceEvent`` of kind ``device.config_applied``; the
+payload's ``version`` is the version applied, ``current_version`` the newest issued), ``version``."""
 
 device_status_changed = Signal()
 device_status_changed.__doc__ = """A device went offline (silent too long) or came back online (sender: ``Device``).

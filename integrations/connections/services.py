@@ -39,6 +39,7 @@ DEVICE_EVENT_FIELDS = {
     "at": "2026-01-01T00:00:00+00:00",
     "is_new": True,
     "version": 2,
+    "current_version": 2,
     "old": {"send_interval": 60, "qos": 1},
     "new": {"send_interval": 30, "qos": 1},
     "source": "admin",

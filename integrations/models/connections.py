@@ -10,6 +10,7 @@ class Connection(models.Model):
     class Event(models.TextChoices):
         DEVICE_REGISTERED = "device.registered", "device registered"
         DEVICE_CONFIG_CHANGED = "device.config_changed", "device config changed"
+        DEVICE_CONFIG_APPLIED = "device.config_applied", "device applied its config"
         DEVICE_OFFLINE = "device.offline", "device went offline"
         DEVICE_ONLINE = "device.online", "device came online"
         WEBHOOK_RECEIVED = "webhook.received", "webhook received"

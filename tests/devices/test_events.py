@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from config.asgi import application
 from config.celery import app as celery_app
+from config.errors import DomainError
 from devices import registration, services, signals, tasks
 from devices.identity import InvalidMac
 from devices.models import DeviceEvent
@@ -302,3 +303,58 @@ async def test_a_page_of_another_origin_can_not_open_the_feed(staff_cookie, asyn
     connected, _ = await socket.connect(timeout=DEADLINE_SECONDS)
 
     assert not connected
+
+
+@pytest.mark.django_db
+def test_a_device_running_a_new_config_version_writes_a_config_applied_event(device):
+    services.config_update(device=device, send_interval=90)
+
+    services.config_mark_applied(device_id=device.device_id, version=2)
+
+    event = DeviceEvent.objects.get(kind="device.config_applied")
+    assert event.device_id == device.pk
+    assert (event.payload["device_id"], event.payload["version"], event.payload["current_version"]) == (
+        device.device_id,
+        2,
+        2,
+    )
+
+
+@pytest.mark.django_db
+def test_the_same_version_reported_after_every_reboot_is_one_event(device):
+    services.config_mark_applied(device_id=device.device_id, version=1)
+    services.config_mark_applied(device_id=device.device_id, version=1)
+
+    assert DeviceEvent.objects.filter(kind="device.config_applied").count() == 1
+    device.config.refresh_from_db()
+    assert device.config.applied_version == 1 and device.config.applied_at is not None
+
+
+@pytest.mark.django_db
+def test_going_back_to_an_older_version_is_an_event_too(device):
+    services.config_update(device=device, qos=2)
+    services.config_mark_applied(device_id=device.device_id, version=2)
+    services.config_mark_applied(device_id=device.device_id, version=1)  # the device fell back
+
+    versions = DeviceEvent.objects.filter(kind="device.config_applied").order_by("created_at")
+    assert [event.payload["version"] for event in versions] == [2, 1]
+
+
+@pytest.mark.django_db
+def test_a_refused_report_leaves_no_event(device):
+    with pytest.raises(DomainError):
+        services.config_mark_applied(device_id=device.device_id, version=7)
+
+    assert not DeviceEvent.objects.filter(kind="device.config_applied").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_config_applied_event_is_handed_on_by_the_worker(celery_worker, dispatched, task_runs, owner):
+    device = register_device(owner=owner)
+    task_runs.wait_for(1)
+
+    services.config_mark_applied(device_id=device.device_id, version=1)
+
+    applied = DeviceEvent.objects.get(kind="device.config_applied")
+    task_runs.wait_for(2)
+    assert dispatched[1:] == [str(applied.id)]
