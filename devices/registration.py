@@ -151,31 +151,22 @@ def device_provision(
     owner_slug: str,
     secret: str | None,
     legacy_mode: str | None = None,
-    mac_address: str,
     measurement_type: str,
-    city: str,
-    latitude: float | None,
-    longitude: float | None,
-    sensor_model: str = "",
-    height: float | None = None,
+    **device,
 ) -> Registration:
     """What a registration request asks for: the owner authorized by its secret or policy (a
     refusal counted against `client` and the owner, and throttled), the measurement type found
-    (created on first use in legacy ``open`` mode), then `device_register`."""
+    (created on first use in legacy ``open`` mode), then `device_register` with the rest of the
+    request (`device`: mac_address, city, latitude, longitude, sensor_model, height)."""
     try:
         owner = registration_owner_authorize(owner_slug=owner_slug, secret=secret, legacy_mode=legacy_mode)
     except (AuthenticationFailed, PermissionDenied):
         registration_throttle.registration_refused(client=client, owner_slug=owner_slug)
         raise
     return device_register(
-        mac_address=mac_address,
         owner=owner,
         measurement_type=services.measurement_type_resolve(slug=measurement_type, create=legacy_mode == "open"),
-        city=city,
-        latitude=latitude,
-        longitude=longitude,
-        sensor_model=sensor_model,
-        height=height,
+        **device,
     )
 
 
