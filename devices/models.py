@@ -173,6 +173,7 @@ class ConfigChange(models.Model):
         ADMIN = "admin", "admin"
         BULK = "bulk", "bulk action"
         LEGACY = "legacy", "legacy API"
+        TELEGRAM = "telegram", "Telegram"
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="config_changes")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CONFIG)
@@ -184,6 +185,11 @@ class ConfigChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source = models.CharField(max_length=16, choices=Source.choices)
+    actor = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='Who made the change when it was no user of the hub, e.g. "Telegram user @name".',
+    )
     old = models.JSONField(default=dict)
     new = models.JSONField(default=dict)
 

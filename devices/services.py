@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from config.credentials import credential_digest, credential_generate, credential_matches
-from config.errors import DomainError, NotFound
+from config.errors import Conflict, DomainError, NotFound
 from config.services import model_update
 from devices import boot_cache, history, outbox, signals
 from devices.models import (
@@ -275,13 +275,23 @@ def config_update(
     qos: int | None = None,
     changed_by=None,
     source: str = ConfigChange.Source.API,
+    actor: str = "",
+    expected_version: int | None = None,
 ) -> DeviceConfig:
     """Change a device's config; bumps its version and records who changed what.
 
     A request that changes nothing leaves the version alone, so devices don't reboot for it.
+    `actor` names a changer who is no user of the hub (a chat bot's user). With
+    `expected_version`, a config that changed since the caller looked at it is not changed
+    (Conflict): a confirmation given for old → new must not apply to something else.
     """
     _config_validate(send_interval=send_interval, qos=qos)
     config = DeviceConfig.objects.select_for_update().get(device=device)
+    if expected_version is not None and config.version != expected_version:
+        raise Conflict(
+            f"The config changed since (it is now version {config.version}, not {expected_version}).",
+            field="version",
+        )
     old = _config_snapshot(config)
     given = {"send_interval": send_interval, "qos": qos}
     # A caller that is no user (a device, an anonymous legacy call) is recorded as nobody.
@@ -298,7 +308,13 @@ def config_update(
     config.version += 1
     config.save()
     change = ConfigChange.objects.create(
-        device=device, version=config.version, changed_by=config.updated_by, source=source, old=old, new=new
+        device=device,
+        version=config.version,
+        changed_by=config.updated_by,
+        source=source,
+        actor=actor[:200],
+        old=old,
+        new=new,
     )
     event = outbox.event_record(
         kind=DeviceEvent.Kind.CONFIG_CHANGED,

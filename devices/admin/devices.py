@@ -72,7 +72,7 @@ class HistoryInline(admin.TabularInline):
     formset = _LatestChangesFormSet
     verbose_name = "history entry"
     verbose_name_plural = f"History (latest {HISTORY_LIMIT}, newest first)"
-    fields = ("changed_at", "kind", "version_display", "changed_by", "source", "old_to_new")
+    fields = ("changed_at", "kind", "version_display", "changed_by_display", "source", "old_to_new")
     readonly_fields = fields
     can_delete = False
     extra = 0
@@ -91,6 +91,11 @@ class HistoryInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return _can_see_device(request)
+
+    @admin.display(description="changed by")
+    def changed_by_display(self, obj: ConfigChange) -> str:
+        # A chat bot's user is no user of the hub: the entry names them instead.
+        return obj.actor or (str(obj.changed_by) if obj.changed_by else "—")
 
     @admin.display(description="config version")
     def version_display(self, obj: ConfigChange):

@@ -127,6 +127,11 @@ class SettingAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("key", "type", "is_secret", "description", "value_input")
+        spec = settings_store.KNOWN_SETTINGS.get(obj.key)
+        # A superuser-only setting shows its value to the others, without the inputs to change it.
+        inputs = (
+            () if spec and spec.superuser_only and not request.user.is_superuser else ("value_input", "clear_value")
+        )
         return (
             "key",
             "type",
@@ -135,8 +140,7 @@ class SettingAdmin(admin.ModelAdmin):
             "current_value",
             "source_shown",
             "default_shown",
-            "value_input",
-            "clear_value",
+            *inputs,
             "updated_at",
             "updated_by",
         )

@@ -14,14 +14,21 @@ handling: the adapter hands PTB back the final status and body, so `BadRequest`,
 idempotent call; everything else (sending, editing, deleting) only when it surely did not reach
 Telegram (connection failed, or 429), so a message is never sent twice by a retry.
 The bot token, which travels in the URL path, is masked in logs; bodies are never logged.
+
+`telegram_bot(...)` is the one place that builds a `Bot`: every caller (the
+`telegram.send_message` integration, the bots) runs its calls inside it, within one event loop.
 """
 
+import contextlib
 import json
+import math
 import re
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from telegram import Bot
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -64,16 +71,31 @@ def telegram_retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _retry_after_not_here(response: httpx.Response) -> float | None:
+    """A 429 is not waited out inside the call: the caller gets RetryAfter at once."""
+    return math.inf if response.status_code == 429 else telegram_retry_after(response)
+
+
 class OutboundHTTPXRequest(HTTPXRequest):
     """`HTTPXRequest` whose requests go through the outbound layer (same constructor, plus
-    `integration` for the breaker/metrics name and `client` for an `OutboundClient`)."""
+    `integration` for the breaker/metrics name, `client` for an `OutboundClient`, and
+    `wait_on_429=False` for callers that schedule Telegram's wait themselves, as the bots'
+    shared rate limiter does, instead of holding a worker for it)."""
 
-    __slots__ = ("_integration", "_outbound")
+    __slots__ = ("_integration", "_outbound", "_retry_after")
 
-    def __init__(self, *args, integration: str = "telegram", client: OutboundClient | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        integration: str = "telegram",
+        client: OutboundClient | None = None,
+        wait_on_429: bool = True,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self._integration = integration
         self._outbound = client
+        self._retry_after = telegram_retry_after if wait_on_429 else _retry_after_not_here
 
     async def do_request(
         self,
@@ -121,10 +143,56 @@ class OutboundHTTPXRequest(HTTPXRequest):
                 send=send,
                 timeout=timeout,
                 idempotent=operation.startswith("get") or operation == "file",
-                retry_after=telegram_retry_after,
+                retry_after=self._retry_after,
             )
         except IntegrationTimeout as exc:
             raise TimedOut(str(exc)) from exc
         except OutboundError as exc:
             raise NetworkError(str(exc)) from exc
         return result.status, result.content
+
+
+@contextlib.asynccontextmanager
+async def telegram_bot(
+    token: str,
+    *,
+    base_url: str,
+    timeout: float,
+    poll_timeout: float = 0.0,
+    wait_on_429: bool = True,
+    client: OutboundClient | None = None,
+) -> AsyncIterator[Bot]:
+    """A `Bot` for the calls of one event loop, its HTTP client shut down when they are done.
+
+    PTB's HTTP client belongs to the loop it was first used in, so a Bot is never kept across
+    `asyncio.run`/`async_to_sync` calls ("Event loop is closed"). No `initialize()`: it would
+    call getMe before every message, and its error message quotes the token. `poll_timeout` is
+    the long-poll wait of getUpdates, added to the read timeout of that one request.
+    """
+    request = OutboundHTTPXRequest(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        pool_timeout=timeout,
+        client=client,
+        wait_on_429=wait_on_429,
+    )
+    updates_request = (
+        OutboundHTTPXRequest(
+            connect_timeout=timeout,
+            read_timeout=timeout + poll_timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+            client=client,
+            wait_on_429=wait_on_429,
+        )
+        if poll_timeout
+        else request
+    )
+    bot = Bot(token, base_url=f"{base_url.rstrip('/')}/bot", request=request, get_updates_request=updates_request)
+    try:
+        yield bot
+    finally:
+        await request.shutdown()
+        if updates_request is not request:
+            await updates_request.shutdown()

@@ -12,11 +12,12 @@ secret in the request URL: callers must never log outbound URLs.
 
 import dataclasses
 
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
 
 from config.errors import DomainError
 from integrations.models import Credential, Setting
-from integrations.secrets import crypto
+from integrations.secrets import crypto, settings_store
 
 
 class CredentialMissing(DomainError):
@@ -113,3 +114,9 @@ def setting_list() -> QuerySet[Setting]:
 def credential_list() -> QuerySet[Credential]:
     """Credentials as the API and the admin list them (each with its owner)."""
     return Credential.objects.select_related("owner")
+
+
+def telegram_api_url() -> str:
+    """Where every Bot API call goes: the TELEGRAM_API_URL setting, else the environment's
+    INTEGRATIONS_TELEGRAM_API_URL (https://api.telegram.org unless a self-hosted server is set)."""
+    return settings_store.setting_get("TELEGRAM_API_URL", None) or settings.INTEGRATIONS_TELEGRAM_API_URL

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.errors import DomainError, NotFound
+from config.errors import DomainError, NotFound, PermissionDenied
 from config.services import model_update
 from integrations.models import SETTING_KEY, SETTING_KEY_MESSAGE, Credential, Setting, setting_is_secret
 from integrations.secrets import crypto, settings_store
@@ -92,6 +92,12 @@ def setting_update(
     with transaction.atomic():
         setting = Setting.objects.select_for_update().get(pk=setting.pk)
         before = (setting.value, setting.value_encrypted, setting.description)
+        spec = settings_store.KNOWN_SETTINGS.get(setting.key)
+        if value is not UNCHANGED and value is not None and spec is not None and spec.superuser_only:
+            # Removing the value (the environment applies again) is safe; code that writes with
+            # no user (a management command) is trusted; people who are no superuser are not.
+            if updated_by is not None and not getattr(updated_by, "is_superuser", False):
+                raise PermissionDenied(f"Only a superuser may change {setting.key}.")
         if value is not UNCHANGED:
             _setting_store_value(setting, value)
         if description is not None and description != setting.description:

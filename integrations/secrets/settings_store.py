@@ -67,13 +67,22 @@ class SettingSpec:
     description: str = ""
     secret: bool = False
     default: Any = None
+    # Only a superuser may change it: e.g. the URL a bot token is sent to (whoever points it at
+    # their own server receives the token with the next call).
+    superuser_only: bool = False
 
 
 KNOWN_SETTINGS: dict[str, SettingSpec] = {}
 
 
 def register_setting(
-    key: str, *, type: str = "str", description: str = "", secret: bool = False, default: Any = None
+    key: str,
+    *,
+    type: str = "str",
+    description: str = "",
+    secret: bool = False,
+    default: Any = None,
+    superuser_only: bool = False,
 ) -> SettingSpec:
     """Declare a known setting (idempotent for an identical declaration)."""
     if not re.fullmatch(SETTING_KEY, key):
@@ -86,7 +95,9 @@ def register_setting(
             default = value_clean(type, default, key=key, secret=secret)
         except SettingInvalid as exc:
             raise ImproperlyConfigured(f"Default of setting {key}: {exc.detail}") from None
-    spec = SettingSpec(key=key, type=type, description=description, secret=secret, default=default)
+    spec = SettingSpec(
+        key=key, type=type, description=description, secret=secret, default=default, superuser_only=superuser_only
+    )
     existing = KNOWN_SETTINGS.get(key)
     if existing is not None and existing != spec:
         raise ImproperlyConfigured(f"Setting {key} is already registered with a different declaration.")
@@ -99,6 +110,32 @@ register_setting(
     "TELEGRAM_WEBHOOK_SECRET",
     type="secret",
     description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with every webhook call.",
+)
+register_setting(
+    "TELEGRAM_API_URL",
+    type="url",
+    superuser_only=True,
+    description=(
+        "Base URL of the Bot API server (a self-hosted one, or a local fake in tests); unset, the "
+        "environment variable INTEGRATIONS_TELEGRAM_API_URL applies (https://api.telegram.org). "
+        "Only superusers may change it: the bot token is sent there."
+    ),
+)
+register_setting("TELEGRAM_BOT_USERNAME", description="The bot's @username without the @, for invitation links.")
+register_setting(
+    "TELEGRAM_WEBHOOK_PATH",
+    type="secret",
+    description=(
+        "Optional unguessable extra path segment: Telegram then calls /telegram-webhook/<segment> and the "
+        "bare path is refused."
+    ),
+)
+register_setting(
+    "TELEGRAM_CHAT_ID",
+    description=(
+        "Chat ids (comma-separated) that receive every notification of every owner, as the original "
+        "server's TELEGRAM_CHAT_ID did."
+    ),
 )
 register_setting("WEBIM_ACCOUNT_URL", type="url", description="Base URL of the Webim account, e.g. https://x.webim.ru.")
 register_setting("WEBIM_TOKEN", type="secret", description="Webim Custom Channel access token.")

@@ -15,11 +15,10 @@ import warnings
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
 
 from integrations.outbound import OutboundError
-from integrations.outbound.telegram import OutboundHTTPXRequest
+from integrations.outbound.telegram import telegram_bot
 from integrations.registry import (
     BaseIntegration,
     Category,
@@ -28,6 +27,7 @@ from integrations.registry import (
     IntegrationResult,
     ResolvedSecret,
 )
+from integrations.secrets.selectors import telegram_api_url
 
 SERVICE = "telegram"
 
@@ -93,7 +93,7 @@ class SendMessage(BaseIntegration):
         if secret is None:
             return self.missing_credentials()
         try:
-            message = async_to_sync(self._send)(secret.value, config)
+            message = async_to_sync(self._send)(secret.value, telegram_api_url(), config)
         except TelegramError as exc:
             return self._failure(exc, secret)
         except (KeyError, TypeError, ValueError, AttributeError):  # JSON, but not a Message
@@ -106,31 +106,17 @@ class SendMessage(BaseIntegration):
             }
         )
 
-    async def _send(self, token: str, config: dict):
-        timeout = settings.INTEGRATIONS_HTTP_TIMEOUT_SECONDS
-        request = OutboundHTTPXRequest(
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            pool_timeout=timeout,
-            integration=SERVICE,
-        )
-        base_url = settings.INTEGRATIONS_TELEGRAM_API_URL.rstrip("/")
-        # No `async with bot` / initialize(): it would call getMe first, and its error message
-        # quotes the token.
-        bot = Bot(token, base_url=f"{base_url}/bot", request=request, get_updates_request=request)
+    async def _send(self, token: str, base_url: str, config: dict):
         chat_id = config["chat_id"]
         if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
             chat_id = int(chat_id)
-        try:
+        async with telegram_bot(token, base_url=base_url, timeout=settings.INTEGRATIONS_HTTP_TIMEOUT_SECONDS) as bot:
             return await bot.send_message(
                 chat_id=chat_id,
                 text=config["text"],
                 parse_mode=config.get("parse_mode"),
                 disable_notification=config.get("disable_notification"),
             )
-        finally:
-            await request.shutdown()
 
     def _failure(self, exc: TelegramError, secret: ResolvedSecret) -> IntegrationResult:
         cause = exc.__cause__
