@@ -280,7 +280,7 @@ class FakeTelegramBotAPI:
             raise bad_request("chat not found")
         behaviour = self._behaviours.get(chat_id)
         if isinstance(behaviour, tuple):
-            raise bad_request_migrated(behaviour[1])
+            raise _migrated(behaviour[1])
         if behaviour is not None:
             raise BEHAVIOURS[behaviour]
         return chat_id
@@ -477,6 +477,7 @@ class FakeTelegramBotAPI:
         elif offset < 0:  # the last -offset updates only
             self._updates = self._updates[offset:]
         self._poll += 1
+        self._lock.notify_all()  # an earlier poll still waiting ends with 409
         poll, deadline = self._poll, time.monotonic() + timeout
         while True:
             if self._allowed_updates:
@@ -504,7 +505,7 @@ class FakeTelegramBotAPI:
         return [str(kind) for kind in allowed]
 
 
-def bad_request_migrated(new_chat_id: int) -> ApiError:
+def _migrated(new_chat_id: int) -> ApiError:
     return ApiError(
         400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": int(new_chat_id)}
     )
