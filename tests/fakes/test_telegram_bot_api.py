@@ -520,6 +520,18 @@ def test_a_second_get_updates_terminates_the_first_as_telegram_does(fake):
     )
 
 
+def test_a_reset_does_not_disturb_a_waiting_long_poll(fake):
+    answers = []
+    poll = threading.Thread(target=lambda: answers.append(call(fake, "getUpdates", timeout=5)))
+    poll.start()
+    time.sleep(0.1)
+    fake.reset()
+    fake.push_update(_text_update("after the reset"))
+    poll.join(3)
+
+    assert update_ids(answers[0]) == [1]
+
+
 def test_stop_ends_a_waiting_long_poll():
     fake = FakeTelegramBotAPI().start()
     answers = []

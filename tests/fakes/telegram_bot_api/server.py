@@ -93,6 +93,7 @@ class FakeTelegramBotAPI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._poll = 0  # which getUpdates is the current one; a reset keeps counting, or a waiting poll would 409
         self.reset()
 
     # -- life -------------------------------------------------------------------------------
@@ -158,7 +159,6 @@ class FakeTelegramBotAPI:
             self._last_update_id = 0
             self._allowed_updates: list | None = None
             self._callback_queries: set[str] = set()
-            self._poll = 0  # which getUpdates is the current one
             self._lock.notify_all()
 
     def messages_to(self, chat_id) -> list[dict]:
