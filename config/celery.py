@@ -8,7 +8,7 @@ app = Celery("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # `<app>.tasks` of every installed app, and the task modules of the integrations packages.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["integrations.runs", "integrations.webhooks"])
+app.autodiscover_tasks(["integrations.runs", "integrations.webhooks", "bots.telegram"])
 
 
 @signals.worker_init.connect

@@ -168,6 +168,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.tasks.retry_delivery_invalidations",
         "schedule": env.float("DEVICES_DELIVERY_REPAIR_SECONDS", default=10.0),
     },
+    # A safety net for the Telegram update inbox, as for the webhook inbox.
+    "drain-telegram-updates": {
+        "task": "bots.telegram.tasks.drain_telegram_updates",
+        "schedule": 30.0,
+    },
+    # The webhook state /health/ and the admin show (bots/telegram/webhook.py).
+    "check-telegram-webhook": {
+        "task": "bots.telegram.tasks.check_telegram_webhook",
+        "schedule": env.float("BOTS_TELEGRAM_WEBHOOK_CHECK_SECONDS", default=300.0),
+    },
 }
 
 # The client's address is the N-th from the right of X-Forwarded-For when N proxies that append
@@ -379,3 +389,10 @@ INTEGRATIONS_EXCHANGERATE_API_URL = env.str("INTEGRATIONS_EXCHANGERATE_API_URL",
 INTEGRATIONS_GITHUB_API_URL = env.str("INTEGRATIONS_GITHUB_API_URL", default="https://api.github.com")
 # GET /api/v1/weather/{city} without authentication, as the original lab's endpoint was.
 WEATHER_API_PUBLIC = env.bool("WEATHER_API_PUBLIC", default=False)
+
+# Bots (bots/). Telegram updates wait in a Redis stream of the broker's Redis (the webhook
+# inbox's machinery, integrations/webhooks/inbox.py) until a worker drains them.
+BOTS_TELEGRAM_INBOX_PREFIX = env.str("BOTS_TELEGRAM_INBOX_PREFIX", default=f"{CELERY_TASK_DEFAULT_QUEUE}:telegram")
+# Telegram redelivers an update until it gets a 2xx, for up to a day: ids are remembered longer.
+BOTS_TELEGRAM_UPDATE_DEDUP_SECONDS = env.int("BOTS_TELEGRAM_UPDATE_DEDUP_SECONDS", default=2 * 24 * 3600)
+BOTS_TELEGRAM_BODY_MAX_BYTES = env.int("BOTS_TELEGRAM_BODY_MAX_BYTES", default=1024 * 1024)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from bots.telegram import views as telegram_views
 from config import health, metrics, views
 from integrations.webhooks import views as webhook_views
 
@@ -12,6 +13,9 @@ urlpatterns = [
     # The URL senders hammer, before the API's patterns: resolving it then costs what resolving
     # /health/ does. The token is the segment the sender was given; its signature authenticates it.
     path("api/v1/webhooks/<slug:endpoint_token>/", webhook_views.webhook_receive, name="webhook-receive"),
+    # Telegram's webhook, at the path the original specifications name (bots/telegram/views.py).
+    path("telegram-webhook", telegram_views.telegram_webhook, name="telegram-webhook"),
+    path("telegram-webhook/<str:segment>", telegram_views.telegram_webhook, name="telegram-webhook-segment"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("devices.controller.urls")),
     path("api/v1/", include("devices.api.urls")),

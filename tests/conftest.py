@@ -30,13 +30,15 @@ def _empty_task_queue():
 
 
 @pytest.fixture(autouse=True)
-def _empty_webhook_inbox():
-    """Each test starts with an empty webhook inbox (it lives on the broker's Redis)."""
+def _empty_inboxes():
+    """Each test starts with empty inboxes of webhooks and Telegram updates (they live on the
+    broker's Redis)."""
     box = inbox.inbox_get()
     if box is not None:
-        keys = list(box.client.scan_iter(match=f"{settings.WEBHOOKS_INBOX_PREFIX}:*", count=1000))
-        if keys:
-            box.client.delete(*keys)
+        for prefix in (settings.WEBHOOKS_INBOX_PREFIX, settings.BOTS_TELEGRAM_INBOX_PREFIX):
+            keys = list(box.client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                box.client.delete(*keys)
 
 
 def _is_transactional(request) -> bool:

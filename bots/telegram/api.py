@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from integrations.outbound.telegram import telegram_bot
@@ -92,7 +92,7 @@ def bot_token() -> str:
     return token
 
 
-def run(call: Callable[[Bot], Awaitable[T]], *, poll_timeout: float = 0.0) -> T:
+def run(call: Callable[[Bot], Awaitable[T]]) -> T:
     """Run `call(bot)` in a Bot of its own; PTB's errors become the outcomes above."""
     token, base_url = bot_token(), telegram_api_url()  # read here: the ORM is not for the event loop
 
@@ -101,7 +101,6 @@ def run(call: Callable[[Bot], Awaitable[T]], *, poll_timeout: float = 0.0) -> T:
             token,
             base_url=base_url,
             timeout=settings.INTEGRATIONS_HTTP_TIMEOUT_SECONDS,
-            poll_timeout=poll_timeout,
             wait_on_429=False,
         ) as bot:
             return await call(bot)
@@ -146,13 +145,17 @@ def answer_callback_query(callback_query_id: str, text: str | None = None) -> No
     run(lambda bot: bot.answer_callback_query(callback_query_id=callback_query_id, text=text))
 
 
-def get_updates(*, offset: int | None, timeout: int, allowed_updates: Sequence[str] | None) -> list[dict[str, Any]]:
-    """Updates as Telegram sent them (dicts, as the webhook receives them)."""
-    updates: tuple[Update, ...] = run(
-        lambda bot: bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed_updates),
-        poll_timeout=timeout,
+def get_updates(*, offset: int | None, timeout: int, allowed_updates: Sequence[str] | None) -> list[Any]:
+    """Updates exactly as Telegram sent them (the JSON the webhook would have received)."""
+    parameters: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(allowed_updates or [])}
+    if offset is not None:
+        parameters["offset"] = offset
+    result = run(
+        lambda bot: bot.do_api_request(
+            "getUpdates", api_kwargs=parameters, read_timeout=timeout + settings.INTEGRATIONS_HTTP_TIMEOUT_SECONDS
+        )
     )
-    return [update.to_dict() for update in updates]
+    return result if isinstance(result, list) else []
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:

@@ -158,7 +158,6 @@ async def telegram_bot(
     *,
     base_url: str,
     timeout: float,
-    poll_timeout: float = 0.0,
     wait_on_429: bool = True,
     client: OutboundClient | None = None,
 ) -> AsyncIterator[Bot]:
@@ -166,8 +165,8 @@ async def telegram_bot(
 
     PTB's HTTP client belongs to the loop it was first used in, so a Bot is never kept across
     `asyncio.run`/`async_to_sync` calls ("Event loop is closed"). No `initialize()`: it would
-    call getMe before every message, and its error message quotes the token. `poll_timeout` is
-    the long-poll wait of getUpdates, added to the read timeout of that one request.
+    call getMe before every message, and its error message quotes the token. A long poll
+    (getUpdates) passes its own `read_timeout`.
     """
     request = OutboundHTTPXRequest(
         connect_timeout=timeout,
@@ -177,22 +176,8 @@ async def telegram_bot(
         client=client,
         wait_on_429=wait_on_429,
     )
-    updates_request = (
-        OutboundHTTPXRequest(
-            connect_timeout=timeout,
-            read_timeout=timeout + poll_timeout,
-            write_timeout=timeout,
-            pool_timeout=timeout,
-            client=client,
-            wait_on_429=wait_on_429,
-        )
-        if poll_timeout
-        else request
-    )
-    bot = Bot(token, base_url=f"{base_url.rstrip('/')}/bot", request=request, get_updates_request=updates_request)
+    bot = Bot(token, base_url=f"{base_url.rstrip('/')}/bot", request=request, get_updates_request=request)
     try:
         yield bot
     finally:
         await request.shutdown()
-        if updates_request is not request:
-            await updates_request.shutdown()
