@@ -123,7 +123,5 @@ def test_an_unknown_token_opens_nothing(owner, token):
 
     reply = say(chat, f"/start {token}")
 
-    assert reply.text == (
-        "This invitation is not valid. Check that the link was copied whole, or ask for a new one."
-    )
+    assert reply.text == ("This invitation is not valid. Check that the link was copied whole, or ask for a new one.")
     assert not bot_user_of(chat).has_access
