@@ -8,10 +8,6 @@ from bots.models import BotUser, FollowedDevice, Subscription
 from devices.models import Device
 
 
-def bot_user_get(*, platform: str, chat_id: str) -> BotUser | None:
-    return BotUser.objects.filter(platform=platform, chat_id=chat_id).first()
-
-
 def bot_user_devices(*, bot_user: BotUser) -> QuerySet[Device]:
     """The devices this bot user may see, with what their listing shows, in a stable order
     (pages of `/devices` must not shift)."""

@@ -62,9 +62,13 @@ def test_followed_devices_are_read_within_the_scope(owner, fleet):
     assert selectors.bot_user_follows(bot_user=reader, device_id=fleet["theirs"][0].device_id)
 
 
-def test_event_kinds_and_lookup_by_chat(owner):
+def test_event_kinds_are_the_subscribed_ones():
     reader = bot_user()
+    services.subscription_toggle(bot_user=reader, event_kind="device.online")
 
-    assert len(selectors.bot_user_event_kinds(bot_user=reader)) == 5
-    assert selectors.bot_user_get(platform="telegram", chat_id=reader.chat_id) == reader
-    assert selectors.bot_user_get(platform="telegram", chat_id="nope") is None
+    assert selectors.bot_user_event_kinds(bot_user=reader) == {
+        "device.registered",
+        "device.offline",
+        "device.config_changed",
+        "device.config_applied",
+    }
