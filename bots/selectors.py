@@ -42,3 +42,7 @@ def bot_user_follows(*, bot_user: BotUser, device_id: str) -> bool:
 def bot_user_event_kinds(*, bot_user: BotUser) -> set[str]:
     """The event kinds it is told about (`/notify`)."""
     return set(Subscription.objects.filter(bot_user=bot_user).values_list("event_kind", flat=True))
+
+
+def bot_user_of_chat(*, platform: str, chat_id: str) -> BotUser | None:
+    return BotUser.objects.filter(platform=platform, chat_id=chat_id).first()

@@ -5,10 +5,6 @@ the user's client stops its spinner. Plain text only: nothing a user typed can b
 
 import dataclasses
 
-from django.utils import translation
-from django.utils.translation import gettext as _
-
-from bots.commands.incoming import Incoming
 from bots.commands.replies import Reply
 from bots.telegram import api
 from bots.telegram.api import TelegramCallFailed
@@ -44,15 +40,3 @@ def outgoing_send(outgoing: Outgoing) -> None:
         parts = api.split_text(reply.text)
         for number, part in enumerate(parts, start=1):
             api.send_message(outgoing.chat_id, part, buttons=_buttons(reply) if number == len(parts) else None)
-
-
-def unclaimed_text_replies(incoming: Incoming) -> list[Reply]:
-    """Private text that is no command. It belongs to the Webim operator bridge once there is one
-    (the next issue hooks in here); until then the user is told what the bot understands."""
-    with translation.override(_language(incoming.language_code)):
-        return [Reply(text=_("I understand commands only. Send /help to see what I can do."))]
-
-
-def _language(language_code: str) -> str:
-    code = (language_code or "").lower()
-    return next((lang for lang in ("ru", "uk") if code.startswith(lang)), "en")

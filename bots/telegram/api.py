@@ -21,12 +21,16 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from integrations.outbound.telegram import telegram_bot
 from integrations.secrets.selectors import telegram_api_url
 from integrations.secrets.settings_store import setting_get
 
 T = TypeVar("T")
+# getUpdates through do_api_request on purpose: polled updates are handled as the raw JSON the
+# webhook receives, not as PTB's re-serialised objects.
+warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", category=PTBUserWarning)
 TEXT_LIMIT = 4096
 CHAT_NOT_FOUND = "chat not found"
 
@@ -68,6 +72,11 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
+def _prefixed(prefix: str, message: str) -> str:
+    """Telegram's description as Telegram wrote it (PTB keeps some prefixes and drops others)."""
+    return message if message.startswith(prefix) else prefix + message
+
+
 def _translated(exc: TelegramError) -> TelegramCallFailed:
     message = getattr(exc, "message", str(exc))
     if isinstance(exc, RetryAfter):
@@ -76,11 +85,11 @@ def _translated(exc: TelegramError) -> TelegramCallFailed:
     if isinstance(exc, ChatMigrated):
         return ChatMoved("group chat was upgraded to a supergroup chat", new_chat_id=exc.new_chat_id)
     if isinstance(exc, Forbidden):
-        return ChatGone(f"Forbidden: {message}")
+        return ChatGone(_prefixed("Forbidden: ", message))
     if isinstance(exc, BadRequest):
         if CHAT_NOT_FOUND in message.lower():
-            return ChatGone(f"Bad Request: {message}")
-        return TelegramRefused(f"Bad Request: {message}")
+            return ChatGone(_prefixed("Bad Request: ", message))
+        return TelegramRefused(_prefixed("Bad Request: ", message))
     # InvalidToken, NetworkError (5xx, breaker open, connection), TimedOut, unparsable answers.
     return TelegramUnavailable(f"{exc.__class__.__name__}: {message}")
 

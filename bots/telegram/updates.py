@@ -12,13 +12,14 @@ import logging
 
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 
-from bots import services
+from bots import selectors, services
 from bots.commands import dispatch
 from bots.commands.incoming import Incoming
 from bots.models import BotUser, ReceivedUpdate
 from bots.telegram import adapter
 from bots.telegram.api import TelegramCallFailed
 from bots.telegram.inbox import inbox_get
+from integrations.secrets.settings_store import setting_get
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,10 @@ def _incoming(chat: dict, sender: dict | None) -> Incoming:
     )
 
 
+def _known_bot_user(incoming: Incoming) -> BotUser | None:
+    return selectors.bot_user_of_chat(platform=incoming.platform, chat_id=incoming.chat_id)
+
+
 def _commands_run(update: dict, kind: str) -> "adapter.Outgoing | None":
     if kind == "message":
         message = update["message"]
@@ -117,16 +122,18 @@ def _commands_run(update: dict, kind: str) -> "adapter.Outgoing | None":
         moved_to = message.get("migrate_to_chat_id")
         if isinstance(moved_to, int):
             # The group became a supergroup: from now on it is this chat.
-            services.bot_user_chat_migrated(
-                platform=incoming.platform, chat_id=incoming.chat_id, new_chat_id=str(moved_to)
-            )
+            bot_user = _known_bot_user(incoming)
+            if bot_user is not None:
+                services.bot_user_move_chat(bot_user=bot_user, new_chat_id=str(moved_to))
             return None
         text = message.get("text")
         if not isinstance(text, str):
             return None  # photos, stickers, members joining: nothing for the commands
-        replies = dispatch.handle_text(incoming, text)
+        replies = dispatch.handle_text(incoming, text, bot_username=setting_get("TELEGRAM_BOT_USERNAME", None) or "")
         if replies is None:
-            replies = adapter.unclaimed_text_replies(incoming)
+            # Private text that is no command: the Webim operator bridge's, once there is one
+            # (the next issue hooks in here); until then the user is told what the bot does.
+            replies = [dispatch.stray_text_reply(incoming)]
         return adapter.Outgoing(chat_id=incoming.chat_id, replies=replies)
     if kind == "callback_query":
         query = update["callback_query"]
@@ -148,7 +155,9 @@ def _commands_run(update: dict, kind: str) -> "adapter.Outgoing | None":
             raise MalformedUpdate("my_chat_member is no object")
         incoming = _incoming(member.get("chat"), member.get("from"))
         status = (member.get("new_chat_member") or {}).get("status")
-        if status in ("kicked", "left"):
-            services.bot_user_chat_left(platform=incoming.platform, chat_id=incoming.chat_id, status=status)
+        bot_user = _known_bot_user(incoming)
+        if status in ("kicked", "left") and bot_user is not None:
+            # Blocked in a private chat, removed from a group: nothing more is sent there.
+            services.bot_user_deactivate(bot_user=bot_user, reason=f"The bot was {status} ({incoming.chat_type}).")
         return None
     return None  # edited messages, channel posts, …: nothing to do

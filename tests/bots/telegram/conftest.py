@@ -7,6 +7,7 @@ import pathlib
 import pytest
 
 from integrations.secrets.services import setting_set
+from tests.workers import celery_worker  # noqa: F401  (a real worker for the tests that need one)
 from tests.fakes.telegram_bot_api import FakeTelegramBotAPI
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
