@@ -7,8 +7,8 @@ import pathlib
 import pytest
 
 from integrations.secrets.services import setting_set
-from tests.workers import celery_worker  # noqa: F401  (a real worker for the tests that need one)
 from tests.fakes.telegram_bot_api import FakeTelegramBotAPI
+from tests.workers import celery_worker  # noqa: F401  (a real worker for the tests that need one)
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = "Wh-secret_0123456789abcdefABCDEF"
