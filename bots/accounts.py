@@ -1,14 +1,19 @@
-"""Writes to bot users that staff and the senders make: role, owner and language set by the admin
-and the API, a chat that is gone deactivated, a group that became a supergroup moved, a bot user
-deleted. (Chats change their own bot user through the commands: `/start`, `/forget_me`.)
+"""Bot users as staff and the senders change them: role, owner and language set by the admin and
+the API, a chat that is gone deactivated, a group that became a supergroup moved, a bot user
+deleted (chats change their own through the commands: `/start`, `/forget_me`); and the state of
+an invitation as both the admin and the API show it.
 
     bot_user_update(bot_user=user, role=Role.MANAGER, owner=acme)  # DomainError if it makes no sense
     bot_user_deactivate(bot_user=user, error="Forbidden: bot was blocked by the user")
+    invitation_state(invitation)  # "open", "used", "expired" or "revoked"
 """
 
-from django.db import IntegrityError, transaction
+import datetime as dt
 
-from bots.models import BotUser, Role, SentMessage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bots.models import BotUser, Invitation, Role, SentMessage
 from bots.models.accounts import LANGUAGES
 from config.errors import Conflict, DomainError
 from devices.models import Owner
@@ -16,6 +21,18 @@ from devices.models import Owner
 _UNCHANGED = object()
 LANGUAGE_CODES = tuple(code for code, _ in LANGUAGES)
 ERROR_LIMIT = 500  # BotUser.last_error's length
+INVITATION_STATES = ("open", "used", "expired", "revoked")
+
+
+def invitation_state(invitation: Invitation, *, now: dt.datetime | None = None) -> str:
+    """open (it lets a chat in), used (no uses left), expired or revoked."""
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if invitation.expires_at <= (now or timezone.now()):
+        return "expired"
+    if invitation.uses >= invitation.max_uses:
+        return "used"
+    return "open"
 
 
 def bot_user_validate(*, role: str, owner: Owner | None, sees_all_owners: bool, language: str) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 
-from bots import invitations
+from bots import accounts, invitations
 from bots.admin.common import short_text
 from bots.models import Invitation
 from bots.qr import qr_svg
@@ -34,16 +34,6 @@ SHOWN_FIELDS = (
     "created_at",
 )
 MAX_LIFETIME_DAYS = invitations.MAX_LIFETIME.days
-
-
-def invitation_state(invitation: Invitation, *, now: dt.datetime) -> str:
-    if invitation.revoked_at is not None:
-        return "revoked"
-    if invitation.expires_at <= now:
-        return "expired"
-    if invitation.uses >= invitation.max_uses:
-        return "used up"
-    return "open"
 
 
 class InvitationCreateForm(forms.ModelForm):
@@ -127,7 +117,8 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.display(description="state")
     def state(self, obj: Invitation) -> str:
-        return invitation_state(obj, now=timezone.now())
+        state = accounts.invitation_state(obj)
+        return "used up" if state == "used" else state
 
     @admin.display(description="note", ordering="note")
     def note_short(self, obj: Invitation):
