@@ -4,8 +4,6 @@ Pillow): the admin puts it inline in the page, the API returns it as text.
     qr_svg("https://t.me/switchboard_bot?start=…")  # '<svg … viewBox="0 0 41 41">…</svg>'
 """
 
-import base64
-
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.image.svg import SvgPathFillImage
@@ -30,9 +28,3 @@ def qr_svg(text: str, *, size_px: int = DEFAULT_SIZE_PX) -> str:
     code.add_data(text)
     code.make(fit=True)
     return code.make_image(size_px=size_px).to_string(encoding="unicode")
-
-
-def qr_data_uri(text: str, *, size_px: int = DEFAULT_SIZE_PX) -> str:
-    """The same QR code as a `data:` URI, for an `<img src>` or a download link."""
-    encoded = base64.b64encode(qr_svg(text, size_px=size_px).encode()).decode("ascii")
-    return f"data:image/svg+xml;base64,{encoded}"

@@ -50,9 +50,7 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 class InvitationCreateInputSerializer(serializers.Serializer):
     owner = SlugLookupField(queryset=Owner.objects.all(), help_text="The owner's slug: whose devices the chat sees.")
-    role = serializers.ChoiceField(
-        choices=INVITATION_ROLES, help_text="manager: notifications and reads; administrator: also config changes."
-    )
+    role = serializers.ChoiceField(choices=INVITATION_ROLE_CHOICES, help_text=ROLE_HELP)
     expires_in = serializers.IntegerField(
         min_value=MIN_LIFETIME_SECONDS,
         max_value=MAX_LIFETIME_SECONDS,

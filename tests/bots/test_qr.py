@@ -1,13 +1,12 @@
 """The QR code of an invitation link: SVG markup with no image library, whose dark modules are
 the QR matrix of the text (so a phone reads the link), on a white square of the asked size."""
 
-import base64
 import re
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-from bots.qr import qr_data_uri, qr_svg
+from bots.qr import qr_svg
 
 LINK = "https://t.me/switchboard_test_bot?start=Z3x9c0aQ-bcd_efgh1234567890ABCDEF"
 
@@ -45,10 +44,3 @@ def test_it_is_one_svg_element_sized_in_pixels_on_white():
 
 def test_another_link_is_another_code():
     assert dark_modules(qr_svg(LINK)) != dark_modules(qr_svg(LINK.replace("Z3x9", "Y3x9")))
-
-
-def test_the_data_uri_carries_the_same_svg():
-    uri = qr_data_uri(LINK)
-
-    assert uri.startswith("data:image/svg+xml;base64,")
-    assert base64.b64decode(uri.split(",", 1)[1]).decode() == qr_svg(LINK)
