@@ -19,6 +19,7 @@ _.save_model, _.delete_model, _.delete_queryset, _.has_add_permission, _.has_del
 _.has_reprocess_permission, _.has_clear_outbound_cache_permission
 _.parameter_name, _.lookups  # SimpleListFilter
 _.can_add_related  # RelatedFieldWidgetWrapper reads it to show the "+" link
+_.show_change_link  # InlineModelAdmin option
 _.new_objects  # the admin's change message reads formset.new_objects after save_formset
 _.clean_name  # Django forms call clean_<field>
 
@@ -27,9 +28,11 @@ _.value_input, _.clear_value  # forms (integrations/admin/settings.py)
 _.telemetry, _.password, _.lat, _.lon, _.topic, _.data_cadence, _.last_updated  # serializers (devices)
 _.temperature, _.is_known, _.cleared, _.expire_previous_in_seconds, _.previous_secrets  # serializers
 _.is_global  # CredentialFilter.is_global (a FilterSet field)
+_.lifetime_days, _.lifetime_hours, _.expires_in, _.followed_devices  # bots: admin form, serializers
 _.read_only_fields, _.extra_kwargs, _.default_error_messages, _.validate  # serializer Meta/hooks
 # SerializerMethodField calls get_<field>.
 _.get_error, _.get_is_secret, _.get_is_known, _.get_value, _.get_source, _.get_default, _.get_secret, _.get_url
+_.get_state, _.get_followed_devices, _.get_subscriptions  # bots serializers
 
 # --- Django models: fields and Meta options, read by the ORM through the metaclass. Services assign
 # the fields below and save them with update_fields=["..."]; admin and serializers name them in strings.
@@ -54,6 +57,7 @@ _.has_perms  # the Django user protocol: DjangoModelPermissions calls request.us
 _.authentication_classes, _.permission_classes, _.renderer_classes, _.parser_classes, _.serializer_class
 _.filter_backends, _.filterset_class, _.filterset_fields, _.ordering_fields, _.lookup_field, _.lookup_value_regex
 _.put, _.patch, _.perform_destroy, _.perform_update, _.get_exception_handler  # APIView dispatch
+_.destroy  # a viewset's DELETE action (bots' invitations: revoke)
 _.accepted_renderer, _.accepted_media_type  # set on the request for finalize_response
 _.authenticate_header  # 401 WWW-Authenticate
 _.filter_queryset, _.to_html, _.search_description  # filter backend (browsable API, OpenAPI)

@@ -1,5 +1,8 @@
 """GET /health/: is the hub able to work? Checks the database, the cache, the task broker and,
-where there is one, the webhook inbox (which receiving webhooks needs)."""
+where there is one, the webhook inbox (which receiving webhooks needs).
+
+Where a Telegram bot is configured, its webhook's state (the last periodic check) is shown too,
+as "up" or "warning": the hub works without Telegram, so a warning never makes it unhealthy."""
 
 import time
 
@@ -9,6 +12,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from bots.webhook_health import telegram_webhook_health
 from config.errors import read_only_view
 
 
@@ -57,6 +61,13 @@ def _webhook_inbox():
     return f"{box.waiting()} waiting"
 
 
+def _telegram_webhook() -> dict | None:
+    try:
+        return telegram_webhook_health()
+    except Exception as exc:  # the database is down: its own check says so, this only warns
+        return {"status": "warning", "warnings": ["The webhook state cannot be read."], "error": exc.__class__.__name__}
+
+
 @read_only_view
 @never_cache
 def health(request):
@@ -67,6 +78,9 @@ def health(request):
         "webhook_inbox": _check(_webhook_inbox),
     }
     healthy = all(check["status"] == "up" for check in checks.values())
+    telegram = _telegram_webhook()
+    if telegram is not None:
+        checks["telegram_webhook"] = telegram
     return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503)
 
 

@@ -257,6 +257,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Two choice sets of fields named `role`: a bot user's (none, manager, administrator) and the
+    # two an invitation gives.
+    "ENUM_NAME_OVERRIDES": {
+        "BotUserRoleEnum": "bots.models.Role",
+        "InvitationRoleEnum": "bots.api.serializers.INVITATION_ROLE_CHOICES",
+    },
 }
 
 # Devices

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("devices.controller.urls")),
     path("api/v1/", include("devices.api.urls")),
     path("api/v1/", include("integrations.urls")),
+    path("api/v1/bots/", include("bots.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

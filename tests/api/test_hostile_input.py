@@ -16,6 +16,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from bots import invitations
+from bots.models import BotUser, Invitation, Role
 from config import errors
 from config.models import ApiToken
 from config.tokens import api_token_issue
@@ -75,6 +77,8 @@ def world(services_that_answer):
     endpoint, _ = webhook_endpoints.endpoint_create(name="sender", scheme="github")
     integration_services.settings_sync_known()
     run = IntegrationRun.objects.create(integration_id="github.repository", integration_version="1.0.0", trigger="api")
+    bot_user = BotUser.objects.create(chat_id="100001", role=Role.MANAGER, owner=owner)
+    invitation, _ = invitations.invitation_create(owner=owner, role=Role.MANAGER)
     return {
         "device": device,
         "token": api_token_issue(user=superuser, name="hostile"),
@@ -93,6 +97,8 @@ def world(services_that_answer):
             Credential: str(credential.pk),
             Device: device.device_id,
             ApiToken: str(ApiToken.objects.get(user=superuser, name="spare").pk),
+            BotUser: str(bot_user.pk),
+            Invitation: str(invitation.pk),
         },
         "owner": owner,
     }

@@ -1,0 +1,1 @@
+"""The bots' management API, under /api/v1/bots/."""
