@@ -21,6 +21,7 @@ from config.errors import DomainError
 from devices.models import Owner
 from integrations.secrets.settings_store import setting_get
 
+INVITATION_STATES = ("open", "used", "expired", "revoked")
 DEFAULT_LIFETIME = dt.timedelta(days=7)
 MAX_LIFETIME = dt.timedelta(days=90)
 # Telegram's start parameter: up to 64 characters of A-Z, a-z, 0-9, _ and -.
@@ -63,6 +64,17 @@ def invitation_create(
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
     return invitation, token
+
+
+def invitation_state(invitation: Invitation, *, now: dt.datetime | None = None) -> str:
+    """open (it lets a chat in), used (no uses left), expired or revoked."""
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if invitation.expires_at <= (now or timezone.now()):
+        return "expired"
+    if invitation.uses >= invitation.max_uses:
+        return "used"
+    return "open"
 
 
 def invitation_link(token: str) -> str:

@@ -8,11 +8,15 @@ every event kind once it gets access; a chat that writes again is reachable agai
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bots.models import BotUser, Delivery, FollowedDevice, SentMessage, Subscription
-from devices.models import Device, DeviceEvent
+from bots.models import BotUser, Delivery, FollowedDevice, Role, SentMessage, Subscription
+from bots.models.accounts import LANGUAGES
+from config.errors import DomainError
+from devices.models import Device, DeviceEvent, Owner
 
 LANGUAGE_PREFIXES = (("ru", "ru"), ("uk", "uk"))  # Telegram's language_code (IETF tag) → ours
 DEFAULT_LANGUAGE = "en"
+LANGUAGE_CODES = tuple(code for code, _ in LANGUAGES)
+_UNCHANGED = object()
 
 
 def language_from_code(language_code: str) -> str:
@@ -157,3 +161,58 @@ def subscription_toggle(*, bot_user: BotUser, event_kind: str) -> bool:
         return False
     Subscription.objects.get_or_create(bot_user=bot_user, event_kind=event_kind)
     return True
+
+
+# ------------------------------------------------------------------ staff (admin and API)
+
+
+def bot_user_validate(*, role: str, owner: Owner | None, sees_all_owners: bool, language: str) -> None:
+    """The rules an edited bot user must keep; DomainError naming the field that breaks one."""
+    if role not in Role.values:
+        raise DomainError(f"Role must be one of: {', '.join(Role.values)}.", field="role")
+    if language not in LANGUAGE_CODES:
+        raise DomainError(f"Language must be one of: {', '.join(LANGUAGE_CODES)}.", field="language")
+    if role != Role.NONE and owner is None and not sees_all_owners:
+        raise DomainError(
+            "A manager or administrator needs an owner whose devices they see (or “sees all owners”).",
+            field="owner",
+        )
+
+
+def bot_user_update(
+    *,
+    bot_user: BotUser,
+    role=_UNCHANGED,
+    owner=_UNCHANGED,
+    sees_all_owners=_UNCHANGED,
+    language=_UNCHANGED,
+    language_fixed=_UNCHANGED,
+    is_active=_UNCHANGED,
+) -> BotUser:
+    """Change what a staff user may change; the fields not given stay as they are. Reactivating
+    a bot user clears its last error (the chat is expected to work again)."""
+    changes = {
+        name: value
+        for name, value in {
+            "role": role,
+            "owner": owner,
+            "sees_all_owners": sees_all_owners,
+            "language": language,
+            "language_fixed": language_fixed,
+            "is_active": is_active,
+        }.items()
+        if value is not _UNCHANGED
+    }
+    bot_user_validate(
+        role=changes.get("role", bot_user.role),
+        owner=changes["owner"] if "owner" in changes else bot_user.owner,
+        sees_all_owners=changes.get("sees_all_owners", bot_user.sees_all_owners),
+        language=changes.get("language", bot_user.language),
+    )
+    if changes.get("is_active") and not bot_user.is_active:
+        changes["last_error"] = ""
+    for name, value in changes.items():
+        setattr(bot_user, name, value)
+    if changes:
+        bot_user.save(update_fields=list(changes))
+    return bot_user

@@ -1,13 +1,13 @@
 """Admin of bot users (role, owner, language, active; their follows and subscriptions; a test
 message) and of subscriptions. Bot users come from the chats (`/start`), never from here; every
-edit goes through `bots.accounts`."""
+edit goes through `bots.services`."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bots import accounts
+from bots import services
 from bots.admin.common import RecordAdmin, RecordInline, short_text
 from bots.models import BotUser, FollowedDevice, Subscription
 from bots.telegram.test_message import test_message_send
@@ -29,7 +29,7 @@ class BotUserForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         try:
-            accounts.bot_user_validate(
+            services.bot_user_validate(
                 role=cleaned.get("role", self.instance.role),
                 owner=cleaned.get("owner"),
                 sees_all_owners=cleaned.get("sees_all_owners", False),
@@ -117,14 +117,14 @@ class BotUserAdmin(admin.ModelAdmin):
         # stored row (reactivating clears the last error).
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
         stored = BotUser.objects.select_related("owner").get(pk=obj.pk)
-        copy_fields(obj, accounts.bot_user_update(bot_user=stored, **changes))
+        copy_fields(obj, services.bot_user_update(bot_user=stored, **changes))
 
     def delete_model(self, request, obj):
-        accounts.bot_user_delete(bot_user=obj)
+        services.bot_user_forget(bot_user=obj)
 
     def delete_queryset(self, request, queryset):
         for bot_user in queryset:
-            accounts.bot_user_delete(bot_user=bot_user)
+            services.bot_user_forget(bot_user=bot_user)
 
     @admin.action(description="Send a test message", permissions=["change"])
     def send_test_message(self, request, queryset):

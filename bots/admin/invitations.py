@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 
-from bots import accounts, invitations
+from bots import invitations
 from bots.admin.common import short_text
 from bots.models import Invitation
 from bots.qr import qr_svg
@@ -117,7 +117,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.display(description="state")
     def state(self, obj: Invitation) -> str:
-        state = accounts.invitation_state(obj)
+        state = invitations.invitation_state(obj)
         return "used up" if state == "used" else state
 
     @admin.display(description="note", ordering="note")

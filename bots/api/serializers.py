@@ -4,7 +4,7 @@ creates one) and bot users."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bots import accounts, invitations
+from bots import invitations
 from bots.models import BotUser, Invitation, Role
 from bots.models.accounts import LANGUAGES
 from devices.api.serializers import SlugLookupField
@@ -43,9 +43,9 @@ class InvitationSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
-    @extend_schema_field({"type": "string", "enum": list(accounts.INVITATION_STATES)})
+    @extend_schema_field({"type": "string", "enum": list(invitations.INVITATION_STATES)})
     def get_state(self, obj: Invitation) -> str:
-        return accounts.invitation_state(obj)
+        return invitations.invitation_state(obj)
 
 
 class InvitationCreateInputSerializer(serializers.Serializer):

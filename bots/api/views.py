@@ -10,7 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
-from bots import accounts, invitations
+from bots import invitations, services
 from bots.api import serializers
 from bots.models import BotUser, Invitation, Role
 from bots.qr import qr_svg
@@ -159,8 +159,8 @@ class BotUserViewSet(
         bot_user = self.get_object()
         data = serializers.BotUserUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        accounts.bot_user_update(bot_user=bot_user, **data.validated_data)
+        services.bot_user_update(bot_user=bot_user, **data.validated_data)
         return Response(serializers.BotUserSerializer(self.get_object()).data)
 
     def perform_destroy(self, instance):
-        accounts.bot_user_delete(bot_user=instance)
+        services.bot_user_forget(bot_user=instance)

@@ -94,7 +94,7 @@ def update_parse(body: bytes) -> dict:
     """The update as a dict, or BodyInvalid: a JSON object with an integer `update_id`."""
     try:
         update = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise BodyInvalid("The body is not valid JSON.") from None
     return update_parse_dict(update)
 

@@ -6,15 +6,13 @@ what Telegram answered (a chat that is gone is deactivated, a group that moved i
 """
 
 from django.utils import translation
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 from rest_framework import status
 
-from bots import accounts
+from bots import services
 from bots.models import BotUser
 from bots.telegram import api
 from config.errors import DomainError, TooManyRequests
-
-TEST_MESSAGE = gettext_noop("Test message from Switchboard ✓")
 
 
 class TelegramNotReachable(DomainError):
@@ -42,15 +40,15 @@ def test_message_send(bot_user: BotUser) -> int:
     """Send the test message; the id of the message sent. ChatGone deactivates the bot user and
     raises DomainError; ChatMoved moves it to the new chat id and sends once more there."""
     with translation.override(bot_user.language):
-        text = gettext(TEST_MESSAGE)
+        text = gettext("Test message from Switchboard ✓")
     try:
         try:
             return _send(bot_user.chat_id, text)
         except api.ChatMoved as exc:
-            accounts.bot_user_chat_move(bot_user=bot_user, new_chat_id=exc.new_chat_id)
+            bot_user = services.bot_user_move_chat(bot_user=bot_user, new_chat_id=str(exc.new_chat_id))
             return _send(bot_user.chat_id, text)
     except api.ChatMoved as exc:  # moved again at once: leave it to the next try
         raise DomainError(f"The chat moved twice in a row (now {exc.new_chat_id}); try again.") from exc
     except api.ChatGone as exc:
-        accounts.bot_user_deactivate(bot_user=bot_user, error=exc.detail)
+        services.bot_user_deactivate(bot_user=bot_user, reason=exc.detail)
         raise DomainError(f"The chat is gone ({exc.detail}): the bot user is deactivated.") from exc

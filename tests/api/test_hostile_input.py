@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 BODY_METHODS = ("post", "put", "patch")
 SLOW_SECONDS = 3.0
 LONG = "x" * 10_000
+TELEGRAM_SECRET = "hostile-webhook-secret"
 
 
 def _routes(patterns=None, prefix=""):
@@ -79,6 +80,9 @@ def world(services_that_answer):
     run = IntegrationRun.objects.create(integration_id="github.repository", integration_version="1.0.0", trigger="api")
     bot_user = BotUser.objects.create(chat_id="100001", role=Role.MANAGER, owner=owner)
     invitation, _ = invitations.invitation_create(owner=owner, role=Role.MANAGER)
+    # Telegram's webhook is configured, at a secret path: the "superuser" caller sends its secret.
+    integration_services.setting_set(key="TELEGRAM_WEBHOOK_SECRET", value=TELEGRAM_SECRET)
+    integration_services.setting_set(key="TELEGRAM_WEBHOOK_PATH", value="hostile-segment")
     return {
         "device": device,
         "token": api_token_issue(user=superuser, name="hostile"),
@@ -91,6 +95,7 @@ def world(services_that_answer):
             "city": "London",
             "endpoint_token": endpoint.token,
             "secret_id": str(endpoint.secrets.first().pk),
+            "segment": "hostile-segment",
         },
         "pk": {
             WebhookEndpoint: str(endpoint.pk),
@@ -189,7 +194,11 @@ def _problem(response, elapsed: float) -> str | None:
 @pytest.mark.parametrize("caller", ["superuser", "anonymous"])
 def test_hostile_input_never_gets_a_server_error_or_a_non_json_refusal(route, pattern, method, caller, world):
     path, segments = _path(route, pattern, world)
-    auth = {"HTTP_AUTHORIZATION": f"Token {world['token']}"} if caller == "superuser" else {}
+    auth = (
+        {"HTTP_AUTHORIZATION": f"Token {world['token']}", "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": TELEGRAM_SECRET}
+        if caller == "superuser"
+        else {}
+    )
     problems = []
     for what, target, headers, content_type, body in _hostile_requests(path, segments, method):
         data = body.encode() if isinstance(body, str) else (body or b"")

@@ -1,5 +1,5 @@
 """/api/v1/bots/bot-users/: listed (with what they follow and are subscribed to), filtered, their
-role, owner, language and state changed through `bots.accounts`, deleted; model permissions; bad
+role, owner, language and state changed through `bots.services`, deleted; model permissions; bad
 input a 400 that names the field."""
 
 import pytest
