@@ -84,9 +84,7 @@ def test_the_chats_of_telegram_chat_id_become_bot_users_that_see_everything(owne
     assert set(Delivery.objects.values_list("bot_user__chat_id", flat=True)) == {"111", "-1002"}
 
 
-def test_a_known_chat_in_telegram_chat_id_keeps_its_choices_and_a_blocked_one_stays_off(
-    owner, bot_user_of, monkeypatch
-):
+def test_a_known_telegram_chat_id_chat_keeps_its_choices_and_a_blocked_one_stays_off(owner, bot_user_of, monkeypatch):
     chose = bot_user_of(owner, chat_id=1, kinds=[DeviceEvent.Kind.OFFLINE])
     blocked = bot_user_of(owner, chat_id=2, is_active=False)
     monkeypatch.setenv("TELEGRAM_CHAT_ID", "1,2")
