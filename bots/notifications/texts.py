@@ -131,7 +131,9 @@ def digest_text(notes: Sequence[EventNote], *, now: dt.datetime, ids_per_kind: i
     for kind in sorted(by_kind, key=lambda k: _DIGEST_ORDER.index(k) if k in _DIGEST_ORDER else len(_DIGEST_ORDER)):
         kind_notes = by_kind[kind]
         ids = [note.payload.get("device_id") or note.device_id for note in kind_notes]
-        listed = ", ".join(ids[:ids_per_kind])
+        # Ten ids a line: a long list is split between messages at a line's end, never inside an id.
+        shown = ids[:ids_per_kind]
+        listed = ",\n".join(", ".join(shown[at : at + 10]) for at in range(0, len(shown), 10))
         rest = len(ids) - min(len(ids), ids_per_kind)
         if rest:
             listed = _("%(listed)s, and %(rest)d more") % {"listed": listed, "rest": rest}
