@@ -7,7 +7,7 @@ from bots.notifications import services
 from devices.models import DeviceEvent
 from integrations.secrets import settings_store
 from tests.fakes.telegram_bot_api import FakeTelegramBotAPI, Limits
-from tests.workers import celery_worker, wait_until  # noqa: F401  (fixture, helper)
+from tests.workers import celery_worker, finished_tasks  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)
