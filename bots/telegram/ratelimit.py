@@ -185,7 +185,3 @@ def limiter_get() -> TelegramLimiter | OpenLimiter:
         return OpenLimiter()
     return _limiter_for(url, settings.CACHES.get("default", {}).get("KEY_PREFIX", ""))
 
-
-def chat_is_group(chat_id: int | str, chat_type: str) -> bool:
-    """Groups, supergroups and channels have the per-minute limit; their ids are negative."""
-    return chat_type != "private" or str(chat_id).startswith("-")
