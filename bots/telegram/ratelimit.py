@@ -184,4 +184,3 @@ def limiter_get() -> TelegramLimiter | OpenLimiter:
     if not url:
         return OpenLimiter()
     return _limiter_for(url, settings.CACHES.get("default", {}).get("KEY_PREFIX", ""))
-
