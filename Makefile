@@ -70,6 +70,7 @@ bench: venv
 	./scripts/services.sh
 	./bench/run.sh
 	./bench/run_integrations.sh
+	./bench/run_bots.sh
 
 # Its own Redis and PostgreSQL (services.sh only installs the binaries if missing); ~15 minutes.
 faults: venv

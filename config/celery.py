@@ -6,9 +6,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# `<app>.tasks` of every installed app, and the task modules of the integrations packages.
+# `<app>.tasks` of every installed app, and the task modules of the integrations and bots packages.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["integrations.runs", "integrations.webhooks", "bots.telegram"])
+app.autodiscover_tasks(["integrations.runs", "integrations.webhooks", "bots.telegram", "bots.notifications"])
 
 
 @signals.worker_init.connect

@@ -178,7 +178,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bots.telegram.tasks.check_telegram_webhook",
         "schedule": env.float("BOTS_TELEGRAM_WEBHOOK_CHECK_SECONDS", default=300.0),
     },
+    # Notifications a lost worker left mid-send, and pending ones whose flush task was lost.
+    "recover-bot-deliveries": {
+        "task": "bots.notifications.tasks.deliveries_recover_task",
+        "schedule": 30.0,
+    },
 }
+
+# Fleet notifications (bots/notifications/services.py). A first event waits this long for
+# others to gather into a digest; after a digest, the chat's next flush waits the interval.
+NOTIFICATIONS_GATHER_SECONDS = env.float("NOTIFICATIONS_GATHER_SECONDS", default=1.5)
+NOTIFICATIONS_DIGEST_INTERVAL_SECONDS = env.float("NOTIFICATIONS_DIGEST_INTERVAL_SECONDS", default=10.0)
+# Up to this many pending events are sent one message each; more make a digest.
+NOTIFICATIONS_SINGLE_MAX = env.int("NOTIFICATIONS_SINGLE_MAX", default=3)
+NOTIFICATIONS_DIGEST_IDS_PER_KIND = env.int("NOTIFICATIONS_DIGEST_IDS_PER_KIND", default=10)
+# Sends that failed (no answer, 5xx, refused) are retried after base · 2^(n-1) s, this many times.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=5.0)
+# The recovery beat: pending this long with no flush scheduled; "sending" this long (its worker died).
+NOTIFICATIONS_RECOVER_PENDING_AFTER_SECONDS = env.int("NOTIFICATIONS_RECOVER_PENDING_AFTER_SECONDS", default=60)
+NOTIFICATIONS_RECOVER_SENDING_AFTER_SECONDS = env.int("NOTIFICATIONS_RECOVER_SENDING_AFTER_SECONDS", default=120)
+# Telegram's limits, a little below its own (bots/telegram/ratelimit.py says why): per chat a
+# token bucket (one per interval, this burst), per group per minute, per bot per second.
+TELEGRAM_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_CHAT_INTERVAL_SECONDS", default=1.1)
+TELEGRAM_CHAT_BURST = env.int("TELEGRAM_CHAT_BURST", default=2)
+TELEGRAM_GROUP_PER_MINUTE = env.int("TELEGRAM_GROUP_PER_MINUTE", default=18)
+TELEGRAM_BOT_PER_SECOND = env.int("TELEGRAM_BOT_PER_SECOND", default=25)
 
 # The client's address is the N-th from the right of X-Forwarded-For when N proxies that append
 # to it stand in front of the hub (docker-compose's nginx: 1); 0 = REMOTE_ADDR, the header ignored.
