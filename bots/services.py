@@ -102,10 +102,15 @@ def bot_user_forget(*, bot_user: BotUser) -> None:
     BotUser.objects.filter(pk=bot_user.pk).delete()  # subscriptions and follows cascade
 
 
+@transaction.atomic
 def bot_user_deactivate(*, bot_user: BotUser, reason: str) -> None:
     """The chat cannot be written to (blocked the bot, kicked it, no longer exists): stop until it
-    writes again (`bot_user_touch`). `reason` is Telegram's description, kept for the admin."""
+    writes again (`bot_user_touch`); what was pending for it fails, with that reason. `reason` is
+    Telegram's description, kept for the admin."""
     BotUser.objects.filter(pk=bot_user.pk).update(is_active=False, last_error=reason[:500])
+    Delivery.objects.filter(bot_user=bot_user, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.FAILED, last_error=reason[:500]
+    )
     bot_user.is_active, bot_user.last_error = False, reason[:500]
 
 

@@ -189,6 +189,8 @@ CELERY_BEAT_SCHEDULE = {
 # others to gather into a digest; after a digest, the chat's next flush waits the interval.
 NOTIFICATIONS_GATHER_SECONDS = env.float("NOTIFICATIONS_GATHER_SECONDS", default=1.5)
 NOTIFICATIONS_DIGEST_INTERVAL_SECONDS = env.float("NOTIFICATIONS_DIGEST_INTERVAL_SECONDS", default=10.0)
+# …doubled after each digest of the last five minutes, up to this: a long storm is a digest a minute.
+NOTIFICATIONS_DIGEST_MAX_INTERVAL_SECONDS = env.float("NOTIFICATIONS_DIGEST_MAX_INTERVAL_SECONDS", default=60.0)
 # Up to this many pending events are sent one message each; more make a digest.
 NOTIFICATIONS_SINGLE_MAX = env.int("NOTIFICATIONS_SINGLE_MAX", default=3)
 NOTIFICATIONS_DIGEST_IDS_PER_KIND = env.int("NOTIFICATIONS_DIGEST_IDS_PER_KIND", default=10)

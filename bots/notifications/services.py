@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
+from bots import services
 from bots.models import BotUser, Delivery, SentMessage, Subscription
 from bots.notifications import flags, recipients, senders, texts
 from devices.models import DeviceEvent
@@ -133,35 +134,10 @@ def _chat_id_users_ensure(chat_ids: list[str]) -> None:
     )
 
 
-# ------------------------------------------------------------------ what a chat's failure does
-
-
-def bot_user_deactivate(*, bot_user: BotUser, reason: str) -> None:
-    """The chat is gone (blocked, kicked, deleted): stop writing there; what was pending fails."""
-    with transaction.atomic():
-        BotUser.objects.filter(pk=bot_user.pk).update(is_active=False, last_error=reason[:500])
-        Delivery.objects.filter(bot_user=bot_user, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.FAILED, last_error=reason[:500]
-        )
-    bot_user.is_active, bot_user.last_error = False, reason[:500]
-    logger.info("bot user deactivated", extra={"bot_user_id": bot_user.pk})
-
-
-def bot_user_move_chat(*, bot_user: BotUser, new_chat_id: int) -> bool:
-    """The group became a supergroup with a new id: the bot user follows it. False when the new
-    chat is a bot user of its own already (this one is then deactivated: that one is told)."""
-    new = str(int(new_chat_id))
-    taken = BotUser.objects.filter(platform=bot_user.platform, chat_id=new).exclude(pk=bot_user.pk).exists()
-    if taken:
-        bot_user_deactivate(bot_user=bot_user, reason=f"Chat moved to {new}, which is a bot user of its own.")
-        return False
-    BotUser.objects.filter(pk=bot_user.pk).update(chat_id=new, chat_type=BotUser.ChatType.SUPERGROUP)
-    bot_user.chat_id, bot_user.chat_type = new, BotUser.ChatType.SUPERGROUP
-    logger.info("bot user moved to a new chat id", extra={"bot_user_id": bot_user.pk})
-    return True
-
-
 # ------------------------------------------------------------------ the flush
+
+
+DIGEST_STORM_WINDOW = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -199,13 +175,24 @@ def bot_user_flush(*, bot_user_id: int) -> int:
             sent += 1
             if prepared.message.is_digest:
                 # A storm goes on: let the next events gather into the next digest.
-                _flush_later(bot_user_id, settings.NOTIFICATIONS_DIGEST_INTERVAL_SECONDS)
+                _flush_later(bot_user_id, _digest_interval(bot_user))
                 return sent
             continue
         if again > 0:
             _flush_later(bot_user_id, again)
             return sent
         # 0: send again at once (the chat moved), or stop (it is gone: nothing is pending).
+
+
+def _digest_interval(bot_user: BotUser) -> float:
+    """The wait after a digest: the base interval, doubled for every other digest this chat got in
+    the last five minutes, at most the maximum — a storm of minutes reaches a chat as a handful
+    of digests (10 s, 20 s, 40 s, then one a minute), and a chat quiet for five minutes starts over."""
+    recent = SentMessage.objects.filter(
+        bot_user=bot_user, is_digest=True, created_at__gte=timezone.now() - DIGEST_STORM_WINDOW
+    ).count()
+    interval = settings.NOTIFICATIONS_DIGEST_INTERVAL_SECONDS * 2 ** min(max(0, recent - 1), 10)
+    return min(interval, settings.NOTIFICATIONS_DIGEST_MAX_INTERVAL_SECONDS)
 
 
 @transaction.atomic
@@ -261,14 +248,16 @@ def _message_send(bot_user: BotUser, prepared: _Prepared, sender: senders.Sender
             Delivery.objects.filter(pk__in=prepared.delivery_ids).update(
                 status=Delivery.Status.FAILED, last_error=exc.detail
             )
-            bot_user_deactivate(bot_user=bot_user, reason=exc.detail)
+            services.bot_user_deactivate(bot_user=bot_user, reason=exc.detail)
         return 0
     except senders.RecipientMoved as exc:
         with transaction.atomic():
             _message_returned(
                 prepared, error=f"Chat moved to {exc.new_chat_id}; sent there.", sent_ids=[], counts=False
             )
-            bot_user_move_chat(bot_user=bot_user, new_chat_id=exc.new_chat_id)
+            survivor = services.bot_user_move_chat(bot_user=bot_user, new_chat_id=str(exc.new_chat_id))
+        if survivor.pk != bot_user.pk:  # merged into the supergroup's own bot user: it sends now
+            transaction.on_commit(lambda: flushes_schedule(bot_user_ids=[survivor.pk], countdown=0))
         return 0
     except senders.SendFailed as exc:
         attempts = _message_returned(prepared, error=exc.detail, sent_ids=getattr(exc, "sent_ids", []), counts=True)

@@ -14,6 +14,7 @@ LANGUAGES = ["ru", "uk"]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 # Translation functions and the positions of their context, singular and plural arguments.
 MARKERS = {
+    "_": (None, 0, None),  # gettext imported as _, which makemessages knows too
     "gettext": (None, 0, None),
     "gettext_lazy": (None, 0, None),
     "ngettext": (None, 0, 1),

@@ -121,17 +121,18 @@ def test_a_group_that_became_a_supergroup_is_followed_and_told_there_at_once(fak
     assert Delivery.objects.get().message == delivered
 
 
-def test_a_supergroup_that_is_a_bot_user_already_is_not_told_twice(fake, owner, bot_user_of):
+def test_a_group_moving_to_a_supergroup_that_is_a_bot_user_already_becomes_one_told_once(fake, owner, bot_user_of):
     old = bot_user_of(owner, chat_id=-100)
     bot_user_of(owner, chat_id=-1001234567890)
     fake.chat_behaviour(-100, ("migrated", -1001234567890))
-    events_handed_on(owner, 1)
+    events_handed_on(owner, 1)  # both were to be told
 
     flush(old)
 
-    old.refresh_from_db()
-    assert not old.is_active and "-1001234567890" in old.last_error
-    assert fake.messages == []
+    (survivor,) = BotUser.objects.all()
+    assert survivor.chat_id == "-1001234567890"
+    assert [message["chat_id"] for message in fake.messages] == [-1001234567890]
+    assert Delivery.objects.get().status == "sent"
 
 
 def test_a_429_sends_nothing_holds_the_chat_and_the_bot_for_retry_after_and_keeps_the_events(fake, owner, bot_user_of):
