@@ -40,9 +40,11 @@ _.abstract, _.ordering, _.indexes, _.constraints, _.verbose_name, _.verbose_name
 _.secret_rotated_at, _.unit, _.applied_at, _.changed_at, _.dispatched_at, _.noted_at
 _.secret_changed_at, _.attention_reason, _.attention_at, _.integration_version, _.finished_at
 _.result_summary, _.body_truncated, _.processed_at
+_.last_seen_at, _.token_digest  # bots: written as keyword arguments of update()/create()
 # Members of choices (TextChoices/StrEnum): valid stored values and API choices, listed by iteration.
 _.DEVICE_CONFIG_CHANGED, _.DEVICE_CONFIG_APPLIED, _.DEVICE_OFFLINE, _.DEVICE_ONLINE  # Connection event kinds
 _.INT, _.FLOAT, _.BOOL, _.URL, _.JSON, _.SECRET  # Setting.Type
+_.CHANNEL  # BotUser.ChatType: a chat type Telegram sends, never set by the hub itself
 _.AI, _.MAPS, _.CRM, _.ECOMMERCE, _.EDUCATION, _.MEDICINE, _.NEWS, _.TRANSLATION  # integrations Category
 
 # --- Django: apps (INSTALLED_APPS), URLconfs, middleware (MIDDLEWARE), checks, management commands.

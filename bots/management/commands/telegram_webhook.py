@@ -32,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options):
         try:
-            getattr(self, f"_{action}")(**options)
+            {"set": self._set, "info": self._info, "delete": self._delete}[action](**options)
         except api.TelegramCallFailed as exc:
             raise CommandError(f"Telegram: {exc.detail}") from None
 
