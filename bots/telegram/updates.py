@@ -134,7 +134,7 @@ def _commands_run(update: dict, kind: str) -> "adapter.Outgoing | None":
             # Private text that is no command: the Webim operator bridge's, once there is one
             # (the next issue hooks in here); until then the user is told what the bot does.
             replies = [dispatch.stray_text_reply(incoming)]
-        return adapter.Outgoing(chat_id=incoming.chat_id, replies=replies)
+        return adapter.Outgoing(chat_id=incoming.chat_id, is_group=incoming.is_group, replies=replies)
     if kind == "callback_query":
         query = update["callback_query"]
         if not isinstance(query, dict) or not isinstance(query.get("id"), str):
@@ -145,6 +145,7 @@ def _commands_run(update: dict, kind: str) -> "adapter.Outgoing | None":
         reply = dispatch.handle_callback(incoming, data)
         return adapter.Outgoing(
             chat_id=incoming.chat_id,
+            is_group=incoming.is_group,
             replies=[reply],
             callback_query_id=query["id"],
             message_id=message.get("message_id") if isinstance(message.get("message_id"), int) else None,

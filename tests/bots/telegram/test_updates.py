@@ -1,10 +1,12 @@
 """Updates from the webhook to the reply, through the inbox and a real Celery worker: each
 update handled once, whatever Telegram redelivers; what each kind of update does."""
 
+import time
+
 import pytest
 
 from bots.models import BotUser, ReceivedUpdate
-from bots.telegram import updates
+from bots.telegram import ratelimit, updates
 from tests.bots.telegram.conftest import fixture_update
 from tests.workers import wait_until
 
@@ -110,6 +112,24 @@ class TestEachKind:
         updates.update_handle(fixture_update("message_group_chatid"))
 
         assert ReceivedUpdate.objects.get().error == "reply not sent: Forbidden: bot was kicked from the group chat"
+
+    def test_a_reply_telegram_rate_limits_slows_every_sender_of_that_chat(self, fake_telegram):
+        fake_telegram.force_429(retry_after=5, chat_id=GROUP)
+
+        updates.update_handle(fixture_update("message_group_chatid"))
+
+        assert ReceivedUpdate.objects.get().error == "reply not sent: Too Many Requests: retry after 5"
+        assert 4 < ratelimit.limiter_get().slot_reserve(GROUP, is_group=True) <= 5
+
+    def test_replies_take_slots_of_the_shared_limiter(self, fake_telegram):
+        held_from = time.time()
+        ratelimit.limiter_get().cooldown_set(GROUP, seconds=1)  # as after a 429 another worker met
+
+        updates.update_handle(fixture_update("message_group_chatid"))
+
+        # The reply waited for the cooldown to pass instead of meeting Telegram's 429.
+        (reply,) = fake_telegram.messages_to(GROUP)
+        assert reply["t"] - held_from >= 0.9
 
     @pytest.mark.parametrize(
         "update",
