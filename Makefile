@@ -71,6 +71,7 @@ bench: venv
 	./bench/run.sh
 	./bench/run_integrations.sh
 	./bench/run_bots.sh
+	./bench/run_telegram.sh
 
 # Its own Redis and PostgreSQL (services.sh only installs the binaries if missing); ~15 minutes.
 faults: venv

@@ -8,21 +8,21 @@
 # Prints the figures and saves them in bench/results/<time>-telegram/; exits 1 when a check
 # fails or ingestion is under half the ceiling.
 #
-# Isolation: database sb_benchtg, Redis DB 3, port 8210 (hub), 8211 (fake Bot API); all bound to
+# Isolation: database sb_benchtgw, Redis DB 3, port 8210 (hub), 8211 (fake Bot API); all bound to
 # 127.0.0.1. Every knob below can be set from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
-PORT=${BENCH_TG_PORT:-8210}
-FAKE_PORT=${BENCH_TG_FAKE_PORT:-8211}
-DB_NAME=${BENCH_TG_DB:-sb_benchtg}
+PORT=${BENCH_TGW_PORT:-8210}
+FAKE_PORT=${BENCH_TGW_FAKE_PORT:-8211}
+DB_NAME=${BENCH_TGW_DB:-sb_benchtgw}
 PG_ADMIN_URL=${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-REDIS_DB_URL=${BENCH_TG_REDIS_URL:-redis://127.0.0.1:6379/3}
+REDIS_DB_URL=${BENCH_TGW_REDIS_URL:-redis://127.0.0.1:6379/3}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 THREADS=${BENCH_THREADS:-1}
-DURATION=${BENCH_TG_DURATION:-6}
-TOTAL=${BENCH_TG_UPDATES:-4000}
+DURATION=${BENCH_TGW_DURATION:-6}
+TOTAL=${BENCH_TGW_UPDATES:-4000}
 FIRST_ID=1000000
 TOKEN=123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11
 
@@ -32,7 +32,7 @@ ln -sfn "$(basename "$RUN_DIR")" bench/results/telegram-latest
 
 source bench/lib.sh
 LUA_DIR=bench/bots/lua
-production_env sb-benchtg
+production_env sb-benchtgw
 export INTEGRATIONS_TELEGRAM_API_URL=http://127.0.0.1:$FAKE_PORT
 BASE_URL=http://127.0.0.1:$PORT
 
