@@ -65,3 +65,39 @@ scenario() {
   cpu=$(awk -v a="$cpu_before" -v b="$(server_cpu)" 'BEGIN {printf "%.2f", b - a}')
   sed -i "s/^{/{\"server_cpu_seconds\": $cpu, /" "$SCENARIO_OUT"
 }
+
+# Processes a bench starts (`pids+=($!)`), stopped on exit; its database and Redis database are
+# dropped then unless BENCH_KEEP is set. A bench script sets DB_NAME, REDIS_DB_URL and
+# PG_ADMIN_URL, then `trap bench_cleanup EXIT; trap 'exit 130' INT TERM`.
+pids=()
+stop_pid() {
+  local pid=$1
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  if [ -z "${BENCH_KEEP:-}" ]; then
+    redis-cli -u "$REDIS_DB_URL" flushdb >/dev/null || true
+    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" || true
+  fi
+  exit "$status"
+}
+
+# wait_for URL PID LOGFILE: until URL answers, or fail (showing the log) if the process died.
+wait_for() {
+  for _ in $(seq 1 150); do
+    curl -fs "$1" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "$1 did not answer" >&2
+  exit 1
+}

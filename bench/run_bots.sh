@@ -33,27 +33,7 @@ export INTEGRATIONS_TELEGRAM_API_URL=$FAKE_URL TELEGRAM_BOT_TOKEN=$TOKEN
 
 ./scripts/services.sh >/dev/null
 
-pids=()
-stop_pid() {
-  local pid=$1
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  if [ -z "${BENCH_KEEP:-}" ]; then
-    redis-cli -u "$REDIS_DB_URL" flushdb >/dev/null || true
-    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" || true
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 cut -d' ' -f1-3 /proc/loadavg >"$RUN_DIR/loadavg-start.txt"

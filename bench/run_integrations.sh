@@ -46,40 +46,9 @@ BASE_URL=http://127.0.0.1:$PORT
 ./scripts/services.sh >/dev/null
 ensure_wrk
 
-pids=()
-stop_pid() {
-  local pid=$1
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  if [ -z "${BENCH_KEEP:-}" ]; then
-    redis-cli -u "$REDIS_DB_URL" flushdb >/dev/null || true
-    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" || true
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for URL PID LOGFILE: until URL answers, or fail if the process died.
-wait_for() {
-  for _ in $(seq 1 150); do
-    curl -fs "$1" >/dev/null 2>&1 && return 0
-    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "$1 did not answer" >&2
-  exit 1
-}
 
 # Others may share the machine: the load around the run says how far to trust the figures.
 cut -d' ' -f1-3 /proc/loadavg >"$RUN_DIR/loadavg-start.txt"
