@@ -7,6 +7,10 @@ does), so an event committed while it runs schedules the next one: nothing waits
 that already ran. The key expires a little after the flush is due: a lost task costs that much
 delay, and the recovery beat (`deliveries_recover`) catches the rest.
 
+After a digest the chat is *quiet* for the digest interval (`quiet`): a flush that events
+scheduled meanwhile finds it so, holds the flag until then and leaves the sending to the flush
+the digest scheduled, so a storm's events gather instead of going out every few seconds.
+
 Without Redis (embedded mode), or when it does not answer, every event schedules a flush: a
 flush that finds nothing pending costs one query.
 """
@@ -31,6 +35,7 @@ class FlushFlags:
     def __init__(self, client: redis.Redis, *, prefix: str):
         self._client = client
         self._prefix = f"{prefix}:bots:flush-scheduled:"
+        self._quiet_prefix = f"{prefix}:bots:quiet:"
 
     def claim(self, bot_user_ids: Iterable[int], *, due_in: float) -> list[int]:
         """The bot users whose flag this call set: they need a flush scheduled."""
@@ -59,6 +64,22 @@ class FlushFlags:
         except redis.RedisError as exc:
             logger.warning("flush flags unavailable: %s", exc.__class__.__name__)
 
+    def quiet(self, bot_user_id: int, *, seconds: float) -> None:
+        """No flush sends to this bot user for `seconds` but the one scheduled for then."""
+        try:
+            self._client.set(f"{self._quiet_prefix}{bot_user_id}", "1", px=max(1, int(seconds * 1000)))
+        except redis.RedisError as exc:
+            logger.warning("flush flags unavailable: %s", exc.__class__.__name__)
+
+    def quiet_remaining(self, bot_user_id: int) -> float:
+        """Seconds until the bot user's quiet time ends (0: not quiet, or Redis not answering)."""
+        try:
+            milliseconds = self._client.pttl(f"{self._quiet_prefix}{bot_user_id}")
+        except redis.RedisError as exc:
+            logger.warning("flush flags unavailable: %s", exc.__class__.__name__)
+            return 0.0
+        return max(0, milliseconds) / 1000
+
 
 class NoFlags:
     """Embedded mode: every event schedules its flush."""
@@ -71,6 +92,12 @@ class NoFlags:
 
     def release(self, bot_user_id: int) -> None:
         return None
+
+    def quiet(self, bot_user_id: int, *, seconds: float) -> None:
+        return None
+
+    def quiet_remaining(self, bot_user_id: int) -> float:
+        return 0.0
 
 
 @functools.cache

@@ -150,7 +150,14 @@ class _Prepared:
 def bot_user_flush(*, bot_user_id: int) -> int:
     """Tell one bot user what is pending; the number of messages sent. Re-schedules itself when
     it has to wait (limits, 429, backoff) or when more is pending after a digest."""
-    flags.flags_get().release(bot_user_id)  # events from now on schedule the next flush
+    store = flags.flags_get()
+    quiet_for = store.quiet_remaining(bot_user_id)
+    if quiet_for > 0:
+        # Scheduled by events while the chat is quiet after a digest: the flush that digest
+        # scheduled sends what gathered; until then events need not schedule another.
+        store.hold(bot_user_id, due_in=quiet_for)
+        return 0
+    store.release(bot_user_id)  # events from now on schedule the next flush
     sent = 0
     while True:
         bot_user = BotUser.objects.filter(pk=bot_user_id).first()
@@ -175,7 +182,9 @@ def bot_user_flush(*, bot_user_id: int) -> int:
             sent += 1
             if prepared.message.is_digest:
                 # A storm goes on: let the next events gather into the next digest.
-                _flush_later(bot_user_id, _digest_interval(bot_user))
+                interval = _digest_interval(bot_user)
+                store.quiet(bot_user_id, seconds=interval)
+                _flush_later(bot_user_id, interval)
                 return sent
             continue
         if again > 0:

@@ -1,11 +1,13 @@
 """The flush of one bot user, called as its task calls it, against the fake Bot API: what is
 sent, what is recorded, and what each of Telegram's refusals does."""
 
+import time
+
 import pytest
 from django.utils.translation import get_language
 
 from bots.models import BotUser, Delivery, SentMessage
-from bots.notifications import services
+from bots.notifications import flags, services
 from bots.telegram import ratelimit
 from devices.models import DeviceEvent
 from tests.bots.notifications.helpers import events_handed_on
@@ -119,6 +121,33 @@ def test_a_group_that_became_a_supergroup_is_followed_and_told_there_at_once(fak
     )
     assert (delivered.status, delivered.chat_id) == ("sent", "-1001234567890")
     assert Delivery.objects.get().message == delivered
+
+
+def test_after_a_digest_the_chat_is_quiet_for_the_interval_and_the_next_events_gather(fake, owner, bot_user_of):
+    chat = bot_user_of(owner, chat_id=2)
+    events_handed_on(owner, 40)
+    assert flush(chat) == 1  # a digest; the chat is quiet for NOTIFICATIONS_DIGEST_INTERVAL_SECONDS
+    events_handed_on(owner, 30, start=100)
+
+    assert flush(chat) == 0  # the flush those events scheduled: too early, it leaves them to gather
+    flags.flags_get().quiet(chat.pk, seconds=0.001)  # the interval is over
+    time.sleep(0.01)
+    assert flush(chat) == 1
+
+    digests = [m["text"].split(":")[0] for m in fake.messages_to(2)]
+    assert digests == ["40 devices registered in the last minute", "30 devices registered in the last minute"]
+
+
+def test_the_wait_after_a_digest_doubles_through_a_storm_up_to_the_maximum(owner, bot_user_of, settings):
+    settings.NOTIFICATIONS_DIGEST_INTERVAL_SECONDS = 10
+    settings.NOTIFICATIONS_DIGEST_MAX_INTERVAL_SECONDS = 60
+    chat = bot_user_of(owner, chat_id=2)
+    waits = []
+    for _ in range(5):
+        SentMessage.objects.create(bot_user=chat, chat_id="2", is_digest=True, event_count=100)
+        waits.append(services._digest_interval(chat))
+
+    assert waits == [10, 20, 40, 60, 60]
 
 
 def test_a_group_moving_to_a_supergroup_that_is_a_bot_user_already_becomes_one_told_once(fake, owner, bot_user_of):
