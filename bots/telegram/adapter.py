@@ -9,7 +9,6 @@ long one: past `REPLY_WAIT_MAX_SECONDS` (a group whose minute is used up by a st
 the reply goes out anyway and a 429 is recorded on the update, setting the cooldown for others."""
 
 import dataclasses
-import time
 
 from bots.commands.replies import Reply
 from bots.telegram import api, ratelimit
@@ -41,26 +40,23 @@ def outgoing_send(outgoing: Outgoing) -> None:
         except TelegramCallFailed:
             pass  # an old press (Telegram gives 15 s): the reply itself still matters
     limiter = ratelimit.limiter_get()
+
+    def take_slot() -> None:
+        # Past the short wait the reply goes out anyway: a person is waiting for it.
+        ratelimit.slot_wait(limiter, outgoing.chat_id, is_group=outgoing.is_group, within=REPLY_WAIT_MAX_SECONDS)
+
     try:
         for reply in outgoing.replies:
             if not reply.text:
                 continue
             if reply.edit and outgoing.message_id is not None and len(reply.text) <= api.TEXT_LIMIT:
-                _slot_wait(limiter, outgoing)
+                take_slot()
                 api.edit_message_text(outgoing.chat_id, outgoing.message_id, reply.text, buttons=_buttons(reply))
                 continue
             parts = api.split_text(reply.text)
             for number, part in enumerate(parts, start=1):
-                _slot_wait(limiter, outgoing)
+                take_slot()
                 api.send_message(outgoing.chat_id, part, buttons=_buttons(reply) if number == len(parts) else None)
     except api.RateLimited as exc:
         limiter.cooldown_set(outgoing.chat_id, seconds=exc.retry_after)
         raise
-
-
-def _slot_wait(limiter, outgoing: Outgoing) -> None:
-    deadline = time.monotonic() + REPLY_WAIT_MAX_SECONDS
-    while (wait := limiter.slot_reserve(outgoing.chat_id, is_group=outgoing.is_group)) > 0:
-        if time.monotonic() + wait > deadline:
-            return
-        time.sleep(wait)

@@ -23,7 +23,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from integrations.outbound.telegram import telegram_bot
+from integrations.outbound.telegram import retry_after_seconds, telegram_bot
 from integrations.secrets.selectors import telegram_api_url
 from integrations.secrets.settings_store import setting_get
 
@@ -65,13 +65,6 @@ class TelegramRefused(TelegramCallFailed):
     pass
 
 
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become a timedelta
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
-
-
 def _prefixed(prefix: str, message: str) -> str:
     """Telegram's description as Telegram wrote it (PTB keeps some prefixes and drops others)."""
     return message if message.startswith(prefix) else prefix + message
@@ -80,7 +73,7 @@ def _prefixed(prefix: str, message: str) -> str:
 def _translated(exc: TelegramError) -> TelegramCallFailed:
     message = getattr(exc, "message", str(exc))
     if isinstance(exc, RetryAfter):
-        seconds = _retry_after_seconds(exc)
+        seconds = retry_after_seconds(exc)
         return RateLimited(f"Too Many Requests: retry after {seconds:g}", retry_after=seconds)
     if isinstance(exc, ChatMigrated):
         return ChatMoved("group chat was upgraded to a supergroup chat", new_chat_id=exc.new_chat_id)

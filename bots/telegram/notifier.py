@@ -6,8 +6,6 @@ A 429 sets the cooldown of the chat and of the bot before the flush hears of it,
 process that sends next waits the `retry_after` Telegram asked for.
 """
 
-import time
-
 from bots.notifications.senders import RecipientGone, RecipientMoved, SendFailed, SendRateLimited
 from bots.telegram import api, ratelimit
 
@@ -28,7 +26,9 @@ class TelegramSender:
         sent: list[int] = []
         for number, part in enumerate(api.split_text(text)):
             if number:
-                _part_slot_wait(limiter, chat_id, is_group=is_group, sent=sent)
+                wait = ratelimit.slot_wait(limiter, chat_id, is_group=is_group, within=_PART_WAIT_MAX_SECONDS)
+                if wait:
+                    raise _with_sent(SendRateLimited("no slot for the next part", retry_after=wait), sent)
             try:
                 sent.append(api.send_message(chat_id, part))
             except api.RateLimited as exc:
@@ -41,14 +41,6 @@ class TelegramSender:
             except (api.TelegramUnavailable, api.TelegramRefused) as exc:
                 raise _with_sent(SendFailed(exc.detail), sent) from exc
         return sent
-
-
-def _part_slot_wait(limiter, chat_id: str, *, is_group: bool, sent: list[int]) -> None:
-    deadline = time.monotonic() + _PART_WAIT_MAX_SECONDS
-    while (wait := limiter.slot_reserve(chat_id, is_group=is_group)) > 0:
-        if time.monotonic() + wait > deadline:
-            raise _with_sent(SendRateLimited("no slot for the next part", retry_after=wait), sent)
-        time.sleep(wait)
 
 
 def _with_sent(exc: Exception, sent: list[int]) -> Exception:

@@ -36,6 +36,7 @@ out by its `retry_after`.
 
 import functools
 import logging
+import time
 
 import redis
 from django.conf import settings
@@ -184,3 +185,14 @@ def limiter_get() -> TelegramLimiter | OpenLimiter:
     if not url:
         return OpenLimiter()
     return _limiter_for(url, settings.CACHES.get("default", {}).get("KEY_PREFIX", ""))
+
+
+def slot_wait(limiter: TelegramLimiter | OpenLimiter, chat_id: int | str, *, is_group: bool, within: float) -> float:
+    """Wait for a slot for at most `within` seconds: 0 once one is reserved, else the wait the
+    limiter still asks for (the caller decides: give up, or send anyway)."""
+    deadline = time.monotonic() + within
+    while (wait := limiter.slot_reserve(chat_id, is_group=is_group)) > 0:
+        if time.monotonic() + wait > deadline:
+            return wait
+        time.sleep(wait)
+    return 0.0

@@ -13,16 +13,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from bots.telegram import receiving
 from config.errors import json_error
+from config.request_body import body_read_limited
 
 logger = logging.getLogger(__name__)
-
-
-def _read_body(request: HttpRequest, limit: int) -> tuple[bytes, bool]:
-    declared = request.META.get("CONTENT_LENGTH")
-    if declared and int(declared) > limit:
-        return b"", True
-    body = request.read(limit + 1)
-    return (b"", True) if len(body) > limit else (body, False)
 
 
 @csrf_exempt
@@ -33,7 +26,7 @@ def telegram_webhook(request: HttpRequest, segment: str | None = None) -> JsonRe
         return response
     try:
         try:
-            body, too_large = _read_body(request, settings.BOTS_TELEGRAM_BODY_MAX_BYTES)
+            body, too_large = body_read_limited(request, settings.BOTS_TELEGRAM_BODY_MAX_BYTES)
         except ValueError:
             return json_error("Invalid Content-Length header.", 400)
         received = receiving.update_receive(

@@ -21,9 +21,11 @@ The bot token, which travels in the URL path, is masked in logs; bodies are neve
 
 import contextlib
 import json
+import logging
 import math
 import re
 import time
+import warnings
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,13 +33,39 @@ import httpx
 from telegram import Bot
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from integrations.outbound.calls import loggable_url
 from integrations.outbound.client import OutboundClient, get_client
 from integrations.outbound.errors import IntegrationTimeout, OutboundError
 from integrations.outbound.retry import parse_retry_after
+
+
+class _WithoutPayloads(logging.Filter):
+    """PTB logs call parameters and raw answers (message texts included) at DEBUG, and a body it
+    cannot parse at ERROR: keep those lines, drop their data. Installed here, beside the one
+    place that builds a Bot, so every caller's calls are covered."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple("<withheld>" for _ in record.args) if isinstance(record.args, tuple) else ()
+        return True
+
+
+for _name in ("telegram.Bot", "telegram.request.BaseRequest"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, _WithoutPayloads) for f in _logger.filters):
+        _logger.addFilter(_WithoutPayloads())
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """The wait a RetryAfter asks for, in seconds (PTB 22 warns the type becomes a timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
 
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
 _METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

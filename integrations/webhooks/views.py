@@ -12,22 +12,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import NotFound, json_error
+from config.request_body import body_read_limited
 from integrations.webhooks import receiving, selectors
 
 logger = logging.getLogger(__name__)
-
-
-def _read_body(request: HttpRequest, limit: int) -> tuple[bytes, bool]:
-    """The raw body and whether it is over `limit`; never reads more than `limit` + 1 bytes.
-
-    `request.body` would refuse anything over DATA_UPLOAD_MAX_MEMORY_SIZE (the API's limit),
-    while webhooks have their own, WEBHOOKS_BODY_MAX_BYTES.
-    """
-    declared = request.META.get("CONTENT_LENGTH")
-    if declared and int(declared) > limit:
-        return b"", True
-    body = request.read(limit + 1)
-    return (b"", True) if len(body) > limit else (body, False)
 
 
 @csrf_exempt
@@ -39,7 +27,7 @@ def webhook_receive(request: HttpRequest, endpoint_token: str) -> JsonResponse:
     try:
         endpoint = selectors.endpoint_for_receiving(token=endpoint_token)
         try:
-            body, too_large = _read_body(request, settings.WEBHOOKS_BODY_MAX_BYTES)
+            body, too_large = body_read_limited(request, settings.WEBHOOKS_BODY_MAX_BYTES)
         except ValueError:
             return json_error("Invalid Content-Length header.", 400)
         receipt = receiving.delivery_receive(

@@ -10,15 +10,12 @@ errors are `{"ok": false, "error_code": 400, "description": "Bad Request: chat n
 and RetryAfter. The text is never logged, stored or returned.
 """
 
-import logging
-import warnings
-
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
 
 from integrations.outbound import OutboundError
-from integrations.outbound.telegram import telegram_bot
+from integrations.outbound.telegram import retry_after_seconds, telegram_bot
 from integrations.registry import (
     BaseIntegration,
     Category,
@@ -30,29 +27,6 @@ from integrations.registry import (
 from integrations.secrets.selectors import telegram_api_url
 
 SERVICE = "telegram"
-
-
-class _WithoutPayloads(logging.Filter):
-    """PTB logs call parameters and raw answers (message texts included) at DEBUG, and a body it
-    cannot parse at ERROR: keep those lines, drop their data."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple("<withheld>" for _ in record.args) if isinstance(record.args, tuple) else ()
-        return True
-
-
-for _name in ("telegram.Bot", "telegram.request.BaseRequest"):
-    _logger = logging.getLogger(_name)
-    if not any(isinstance(f, _WithoutPayloads) for f in _logger.filters):
-        _logger.addFilter(_WithoutPayloads())
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become a timedelta
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 class SendMessage(BaseIntegration):
@@ -123,7 +97,7 @@ class SendMessage(BaseIntegration):
         if isinstance(cause, OutboundError):  # the adapter: timeout, connection, breaker open
             return IntegrationResult.failure(cause.code, cause.detail, retry_after=cause.retry_after)
         if isinstance(exc, RetryAfter):
-            seconds = _retry_after_seconds(exc)
+            seconds = retry_after_seconds(exc)
             return IntegrationResult.failure(
                 ErrorCode.RATE_LIMITED, f"Telegram: too many requests, retry after {seconds:g} s.", retry_after=seconds
             )
