@@ -31,7 +31,10 @@ def worker_start(fake) -> subprocess.Popen:
         "INTEGRATIONS_TELEGRAM_API_URL": fake.base_url,
         "NOTIFICATIONS_GATHER_SECONDS": "0.3",
         "NOTIFICATIONS_DIGEST_INTERVAL_SECONDS": "0.5",
-        "NOTIFICATIONS_DIGEST_IDS_PER_KIND": "1000",  # every id in the text: the test reads what arrived
+        # A digest waits at most 1 s here, and lists every id (its most events): the test reads
+        # what arrived, and a digest gathered over longer waits can cover more than a thousand.
+        "NOTIFICATIONS_DIGEST_MAX_INTERVAL_SECONDS": "1",
+        "NOTIFICATIONS_DIGEST_IDS_PER_KIND": "10000",
         "LOG_LEVEL": "ERROR",
     }
     return subprocess.Popen(
